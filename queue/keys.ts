@@ -1,0 +1,29 @@
+/**
+ * Every Redis key name Circles uses, in one place (SPEC §4). `prefix` defaults to the
+ * rhailib shape; tests pass a random one so parallel specs never see each other's keys.
+ */
+export interface KeyBuilder {
+  task(taskId: string): string;
+  workQueue(circlePk: string): string;
+  processing(circlePk: string, workerId: string): string;
+  processingPattern(circlePk: string): string;
+  workerAlive(workerId: string): string;
+  replyQueue(instanceId: string): string;
+  store(circlePk: string): string;
+  webhookMarker(provider: string, circlePk: string, eventKey: string): string;
+}
+
+export function keyBuilder(namespace = ''): KeyBuilder {
+  const rh = `${namespace}rhailib:`;
+  const circles = `${namespace}circles:`;
+  return {
+    task: (taskId) => `${rh}${taskId}`,
+    workQueue: (pk) => `${rh}${pk}`,
+    processing: (pk, workerId) => `${rh}processing:${pk}:${workerId}`,
+    processingPattern: (pk) => `${rh}processing:${pk}:*`,
+    workerAlive: (workerId) => `${rh}worker:${workerId}`,
+    replyQueue: (instanceId) => `${rh}reply:${instanceId}`,
+    store: (pk) => `${circles}store:${pk}`,
+    webhookMarker: (provider, pk, eventKey) => `${circles}webhook:${provider}:${pk}:${eventKey}`,
+  };
+}
