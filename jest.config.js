@@ -4,5 +4,8 @@ module.exports = {
   roots: ['<rootDir>/specs'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  globalSetup: '<rootDir>/specs/support/global-setup.ts',
   testTimeout: 30000,
+  // two cores: integration suites each start servers and threads
+  maxWorkers: 2,
 };

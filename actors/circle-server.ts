@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { dispatch, spawn, stop as stopActor, type Ref } from 'nact';
+import openrpcDocument from '../openrpc.json';
+import { normalizePubkey } from '../auth/keys';
+import { createVerifierPool, type SignatureVerifier } from '../auth/verify-pool';
+import { ServerOptionsSchema, type ServerOptions, type ServerOptionsInput } from '../config';
+import { createLogger, type Logger } from '../log';
+import { createMetrics, type Metrics } from '../metrics';
+import type { DispatchBackend } from '../queue/dispatch-backend';
+import { createRedisDispatch } from '../queue/redis-dispatch';
+import { jsonAnswer, type HttpAnswer } from '../transport/http-response';
+import { startListener, type CircleLookup, type Listener, type WebhookRequest } from '../transport/listener';
+import { CloseCode } from '../transport/socket-port';
+import { spawnCircleWs } from './circle-ws';
+import { InflightTracker } from './inflight-tracker';
+import { spawnScriptDispatcher, type DispatcherMsg } from './script-dispatcher';
+
+/** What the host gets back from `spawnCircleServer`. */
+export interface CircleServerHandle {
+  /** `ws://host:port` (or `wss://`). */
+  readonly url: string;
+  readonly port: number;
+  /** The shared ScriptDispatcher: host actors may send it `play` messages themselves. */
+  readonly dispatcher: Ref<DispatcherMsg>;
+  readonly backend: DispatchBackend;
+  readonly metrics: Metrics;
+  readonly options: ServerOptions;
+  /** Stop accepting, drain plays (up to drainTimeoutMs), close sockets with 1001. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Collaborators a host may supply instead of the defaults. */
+export interface CircleServerExtras {
+  logger?: Logger;
+  /** Task backend; default: Redis at `options.redisUrl`. */
+  backend?: DispatchBackend;
+  verifier?: SignatureVerifier;
+  /** Unix seconds. */
+  now?: () => number;
+  /** Webhook routes (added by the webhook layer). */
+  webhook?: (req: WebhookRequest, ctx: { dispatcher: Ref<DispatcherMsg>; lookupCircle: (p: string) => CircleLookup }) => Promise<HttpAnswer>;
+}
+
+/**
+ * Spawns a Circles gateway under `parent` (a nact system or actor the caller runs):
+ * the listener, one ScriptDispatcher and one CircleWs actor per socket, all below one
+ * `circle-server-*` actor so `stop()` removes them without touching the host's actors.
+ */
+export async function spawnCircleServer(
+  parent: Ref<unknown>,
+  input: ServerOptionsInput,
+  extras: CircleServerExtras = {},
+): Promise<CircleServerHandle> {
+  const options = ServerOptionsSchema.parse(input);
+  const logger = extras.logger ?? createLogger(options.logLevel);
+  const metrics = createMetrics();
+  const backend =
+    extras.backend ?? createRedisDispatch({ url: options.redisUrl, logger: logger.child({ part: 'redis' }) });
+  const verifier = extras.verifier ?? createVerifierPool(options.verifierThreads || undefined);
+  const now = extras.now ?? (() => Math.floor(Date.now() / 1000));
+  const served = new Set(options.circles.map((c) => normalizePubkey(c) ?? c));
+  const inflight = new InflightTracker();
+  let draining = false;
+
+  const root = spawn(parent as Ref<never>, (state: null) => state, `circle-server-${randomBytes(4).toString('hex')}`, {
+    initialState: null,
+  });
+  const dispatcher = spawnScriptDispatcher(root, 'script-dispatcher', {
+    backend,
+    playTimeoutMs: options.playTimeoutMs,
+    taskTtlSeconds: options.taskTtlSeconds,
+    logger,
+  });
+  await backend.start((replies) => dispatch(dispatcher, { type: 'replies', replies }));
+
+  const lookupCircle = (segment: string): CircleLookup => {
+    const circle = normalizePubkey(decodeURIComponent(segment));
+    if (!circle) return { ok: false, status: 400, error: 'path is not a secp256k1 public key' };
+    if (served.size > 0 && !served.has(circle)) return { ok: false, status: 404, error: 'circle not served here' };
+    return { ok: true, circle };
+  };
+  const openrpcText = JSON.stringify(openrpcDocument);
+  let sessionSeq = 0;
+
+  let listener: Listener | undefined;
+  try {
+    listener = await startListener({
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      maxFrameBytes: options.maxFrameBytes,
+      maxBackpressureBytes: options.maxBackpressureBytes,
+      idleTimeoutSeconds: options.idleTimeoutSeconds,
+      maxWebhookBodyBytes: options.maxWebhookBodyBytes,
+      lookupCircle,
+      openSession: (port, circle) =>
+        spawnCircleWs(root, `ws-${++sessionSeq}`, {
+          port,
+          circle,
+          requireAuth: options.auth,
+          maxInflight: options.maxInflight,
+          maxFailedAuth: options.maxFailedAuth,
+          nonceTtlSeconds: options.nonceTtlSeconds,
+          maxNonces: options.maxNoncesPerSession,
+          dispatcher,
+          verifier,
+          metrics,
+          logger,
+          openrpc: openrpcDocument,
+          now,
+          draining: () => draining,
+          inflight,
+        }),
+      health: async (): Promise<HttpAnswer> => {
+        const h = await backend.health();
+        return h.ok
+          ? jsonAnswer(200, { status: 'ok', backend: backend.description, sessions: listener?.openSockets ?? 0 })
+          : jsonAnswer(503, { status: 'unavailable', reason: h.reason });
+      },
+      metricsText: () => metrics.registry.metrics(),
+      openrpcText,
+      webhook: extras.webhook ? (req) => extras.webhook!(req, { dispatcher, lookupCircle }) : undefined,
+      metrics,
+      logger,
+    });
+  } catch (err) {
+    stopActor(root);
+    await Promise.allSettled([backend.close(), extras.verifier ? Promise.resolve() : verifier.close()]);
+    throw err;
+  }
+  if (served.size === 0) logger.warn('development mode: no circles given, serving any valid circle key');
+  logger.info({ url: listener.url, circles: [...served], auth: options.auth, backend: backend.description }, 'gateway listening');
+
+  let stopped: Promise<void> | undefined;
+  const l = listener;
+  return {
+    url: l.url,
+    port: l.port,
+    dispatcher,
+    backend,
+    metrics,
+    options,
+    stop() {
+      stopped ??= (async () => {
+        draining = true;
+        l.stopAccepting();
+        const idle = await inflight.waitIdle(options.drainTimeoutMs);
+        if (!idle) logger.warn({ inflight: inflight.size }, 'drain timeout: closing sessions with plays in flight');
+        l.closeAll(CloseCode.GoingAway, 'server shutting down');
+        stopActor(root);
+        await backend.close();
+        if (!extras.verifier) await verifier.close();
+        logger.info('gateway stopped');
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { secp256k1 } from '@noble/curves/secp256k1';
+
+const HEX_KEY = /^(?:0x)?([0-9a-fA-F]{66}|[0-9a-fA-F]{130})$/;
+
+/**
+ * Normalises a secp256k1 public key (compressed or uncompressed hex, optional `0x`, any
+ * case) to the canonical lowercase compressed hex without `0x`, or returns null when the
+ * text is not a point on the curve.
+ */
+export function normalizePubkey(text: string): string | null {
+  const m = HEX_KEY.exec(text);
+  if (!m) return null;
+  const hex = m[1]!.toLowerCase();
+  const prefix = hex.slice(0, 2);
+  if (hex.length === 66 ? prefix !== '02' && prefix !== '03' : prefix !== '04') return null;
+  try {
+    return secp256k1.ProjectivePoint.fromHex(hex).toHex(true);
+  } catch {
+    return null;
+  }
+}
+
+/** A fresh random key pair (development circles, tests). */
+export function generateKeyPair(): { privateKey: string; publicKey: string } {
+  const priv = secp256k1.utils.randomPrivateKey();
+  return {
+    privateKey: Buffer.from(priv).toString('hex'),
+    publicKey: Buffer.from(secp256k1.getPublicKey(priv, true)).toString('hex'),
+  };
+}

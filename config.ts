@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { LOG_LEVELS } from './log';
+
+/**
+ * Every limit and setting of the gateway in one schema: defaults, validation and the type.
+ * Command-line flags and library callers only feed it.
+ */
+export const ServerOptionsSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8443),
+    /** Canonical circle keys this server serves; empty = any valid key (development mode). */
+    circles: z.array(z.string()).default([]),
+    /** `play` requires an authenticated session. */
+    auth: z.boolean().default(false),
+    tls: z.object({ cert: z.string(), key: z.string() }).optional(),
+    redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+    playTimeoutMs: z.number().int().positive().default(30_000),
+    /** How long a finished task hash outlives the play timeout (SPEC §4). */
+    taskTtlSeconds: z.number().int().positive().default(24 * 60 * 60),
+    maxFrameBytes: z.number().int().positive().default(1024 * 1024),
+    maxInflight: z.number().int().positive().default(64),
+    /** A socket whose unsent output exceeds this is closed (slow reader). */
+    maxBackpressureBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /** Seconds without traffic before uWS drops a peer; pings go out automatically before. */
+    idleTimeoutSeconds: z.number().int().min(8).max(960).default(120),
+    nonceTtlSeconds: z.number().int().positive().default(300),
+    maxNoncesPerSession: z.number().int().positive().default(8),
+    maxFailedAuth: z.number().int().positive().default(5),
+    maxWebhookBodyBytes: z.number().int().positive().default(1024 * 1024),
+    drainTimeoutMs: z.number().int().min(0).default(10_000),
+    /** Signature verification threads (0 = one per CPU). */
+    verifierThreads: z.number().int().min(0).default(0),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+  })
+  .strict();
+
+export type ServerOptions = z.output<typeof ServerOptionsSchema>;
+export type ServerOptionsInput = z.input<typeof ServerOptionsSchema>;
+
+/** One line describing the first problem, for a command-line error. */
+export function describeOptionsError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid options';
+  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}

@@ -1,0 +1,39 @@
+import type { TaskReply } from './task';
+
+/** A task as the dispatcher hands it to the backend (SPEC §4 fields it chooses). */
+export interface NewTask {
+  readonly taskId: string;
+  readonly script: string;
+  readonly callerId: string;
+  readonly contextId: string;
+  /** JSON object text bound as `event` in the script (webhooks). */
+  readonly input?: string;
+}
+
+export type BackendHealth = { ok: true } | { ok: false; reason: string };
+
+/** Raised when the backend cannot take a task right now (→ -32004 / HTTP 503). */
+export class BackendUnavailableError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/**
+ * The dispatcher's side of the task protocol. The Redis implementation speaks SPEC §4;
+ * the embedded one keeps the same semantics in process.
+ */
+export interface DispatchBackend {
+  /** `redis://host:port` or `embedded`, for logs and the launcher's table. */
+  readonly description: string;
+  /** Starts the reply reader; `onReplies` gets each batch of replies for this instance. */
+  start(onReplies: (replies: TaskReply[]) => void): Promise<void>;
+  /** Writes the task and queues it for its circle; rejects with BackendUnavailableError at once when down. */
+  submit(task: NewTask, hashTtlSeconds: number): Promise<void>;
+  health(): Promise<BackendHealth>;
+  /** True the first time `key` is marked within `ttlSeconds` (webhook redelivery). */
+  markOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}

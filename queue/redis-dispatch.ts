@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import type { Logger } from '../log';
+import { BackendUnavailableError, type BackendHealth, type DispatchBackend, type NewTask } from './dispatch-backend';
+import { keyBuilder } from './keys';
+import type { TaskReply } from './task';
+
+type Client = ReturnType<typeof createClient>;
+
+export interface RedisDispatchOptions {
+  url: string;
+  /** Key namespace in front of `rhailib:` / `circles:` (tests isolate with it). */
+  namespace?: string;
+  logger: Logger;
+  /** Replies popped per round trip. */
+  replyBatch?: number;
+}
+
+const HEALTH_TIMEOUT_MS = 1000;
+const START_WAIT_MS = 1500;
+
+function reconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** retries, 2000);
+}
+
+/**
+ * SPEC §4 over node-redis. Commands fail at once while disconnected (no offline queue:
+ * a play must get -32004, not hang); the client reconnects by itself. Replies come through
+ * one queue per instance, read by one blocking loop on its own connection.
+ */
+export function createRedisDispatch(options: RedisDispatchOptions): DispatchBackend {
+  const keys = keyBuilder(options.namespace);
+  const instanceId = randomUUID();
+  const replyKey = keys.replyQueue(instanceId);
+  const batch = options.replyBatch ?? 256;
+  const log = options.logger;
+  const client: Client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: reconnectDelay, connectTimeout: 2000 },
+  });
+  const reader: Client = client.duplicate();
+  let connectedOnce = false;
+  for (const c of [client, reader]) {
+    c.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
+  }
+  client.on('ready', () => {
+    if (connectedOnce) log.info('redis connection restored');
+    connectedOnce = true;
+  });
+  client.on('end', () => undefined);
+  let stopping = false;
+  let closed: Promise<void> | undefined;
+  let loop: Promise<void> | undefined;
+
+  const readReplies = async (onReplies: (replies: TaskReply[]) => void): Promise<void> => {
+    while (!stopping) {
+      if (!reader.isReady) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      try {
+        const popped = await reader.blmPop(1, replyKey, 'RIGHT', { COUNT: batch });
+        if (!popped) continue;
+        const replies: TaskReply[] = [];
+        for (const raw of popped[1] as string[]) {
+          try {
+            replies.push(JSON.parse(raw) as TaskReply);
+          } catch {
+            log.warn('discarding a reply that is not JSON');
+          }
+        }
+        if (replies.length) onReplies(replies);
+      } catch (err) {
+        if (stopping) break;
+        log.debug({ err: (err as Error).message }, 'reply reader interrupted');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+
+  return {
+    description: options.url,
+    async start(onReplies) {
+      // connect() only settles once Redis answers; the server starts anyway (plays get
+      // -32004 and /health says 503 until then) and the client keeps reconnecting.
+      const ready = Promise.all([client.connect(), reader.connect()]);
+      ready.catch((err: Error) => log.error({ err: err.message }, 'redis connection failed'));
+      const waited = await Promise.race([
+        ready.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), START_WAIT_MS).unref()),
+      ]).catch(() => false);
+      if (!waited) log.warn({ url: options.url }, 'redis is not reachable yet; plays are refused until it is');
+      loop = readReplies(onReplies);
+    },
+    async submit(task: NewTask, hashTtlSeconds: number) {
+      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+      const now = new Date().toISOString();
+      const hashKey = keys.task(task.taskId);
+      const fields: Record<string, string> = {
+        taskId: task.taskId,
+        script: task.script,
+        callerId: task.callerId,
+        contextId: task.contextId,
+        status: 'pending',
+        createdAt: now,
+        updatedAt: now,
+        replyToQueue: replyKey,
+      };
+      if (task.input !== undefined) fields.input = task.input;
+      try {
+        // Sent in one tick, so node-redis pipelines them; order on the connection keeps
+        // the hash written before its id is queued.
+        await Promise.all([
+          client.hSet(hashKey, fields),
+          client.expire(hashKey, hashTtlSeconds),
+          client.lPush(keys.workQueue(task.contextId), task.taskId),
+        ]);
+      } catch (err) {
+        throw new BackendUnavailableError((err as Error).message);
+      }
+    },
+    async health(): Promise<BackendHealth> {
+      if (!client.isReady) return { ok: false, reason: 'redis is not connected' };
+      try {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('redis did not answer PING in time')), HEALTH_TIMEOUT_MS);
+        });
+        await Promise.race([client.ping(), timeout]).finally(() => clearTimeout(timer));
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message };
+      }
+    },
+    async markOnce(key, ttlSeconds) {
+      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+      try {
+        return (await client.set(key, '1', { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } })) === 'OK';
+      } catch (err) {
+        throw new BackendUnavailableError((err as Error).message);
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        stopping = true;
+        // destroy() interrupts the blocking BLMPOP instead of waiting out its timeout.
+        if (reader.isOpen) reader.destroy();
+        await loop?.catch(() => undefined);
+        if (client.isReady) await client.close().catch(() => client.destroy());
+        else if (client.isOpen) client.destroy();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { fail, type Pos, RhaiFailure } from './errors';
+import { byteLength, Cell, type Value } from './values';
+
+/** Check the wall clock / operation budget at least this often (in operations). */
+const CHECK_EVERY = 1 << 14;
+
+/** A global (host-bound) variable. */
+export class GlobalVar extends Cell {
+  constructor(
+    v: Value,
+    readonly isConst: boolean,
+  ) {
+    super(v);
+  }
+}
+
+/** Host services a run may use. */
+export interface RunHost {
+  onPrint?: (line: string) => void;
+  onDebug?: (line: string) => void;
+  store?: {
+    get(key: string): unknown | undefined;
+    set(key: string, value: unknown): void;
+    delete(key: string): boolean;
+    keys(): string[];
+  };
+}
+
+export interface RuntimeLimits {
+  readonly maxOperations: number;
+  readonly maxCallLevels: number;
+  readonly maxStringSize: number;
+  readonly maxArraySize: number;
+  readonly maxMapSize: number;
+  readonly deadlineMs: number;
+}
+
+/** Per-run mutable state: operation counter, call depth, limits, globals, host hooks. */
+export class Runtime {
+  ops = 0;
+  /** next op count at which `overLimit` must run (budget or clock check) */
+  limit: number;
+  level = 0;
+  readonly maxOps: number;
+  readonly maxLevels: number;
+  readonly maxString: number;
+  readonly maxArray: number;
+  readonly maxMap: number;
+  private readonly deadline: number;
+  /** incremented to name anonymous functions */
+  anonCounter = 0;
+
+  constructor(
+    limits: RuntimeLimits,
+    readonly globals: Map<string, GlobalVar>,
+    readonly host: RunHost,
+  ) {
+    this.maxOps = limits.maxOperations > 0 ? limits.maxOperations : Infinity;
+    this.maxLevels = limits.maxCallLevels;
+    this.maxString = limits.maxStringSize > 0 ? limits.maxStringSize : Infinity;
+    this.maxArray = limits.maxArraySize > 0 ? limits.maxArraySize : Infinity;
+    this.maxMap = limits.maxMapSize > 0 ? limits.maxMapSize : Infinity;
+    this.deadline = limits.deadlineMs > 0 ? Date.now() + limits.deadlineMs : Infinity;
+    this.limit = Math.min(this.maxOps, CHECK_EVERY);
+  }
+
+  /** Slow path of operation charging: enforce the budget and the deadline. */
+  overLimit(pos?: Pos): void {
+    if (this.ops > this.maxOps) throw fail('ErrorTooManyOperations', 'Too many operations', pos);
+    if (this.deadline !== Infinity && Date.now() > this.deadline) {
+      throw fail('ErrorTerminated', 'Script terminated', pos);
+    }
+    this.limit = Math.min(this.maxOps, this.ops + CHECK_EVERY);
+  }
+
+  checkString(s: string, pos?: Pos): string {
+    if (s.length > this.maxString / 3 && byteLength(s) > this.maxString) {
+      throw fail('ErrorDataTooLarge', 'Length of string too large', pos);
+    }
+    return s;
+  }
+}
+
+/** One activation: local slots, captured cells, bound `this`. */
+export class Frame {
+  constructor(
+    /** local slots: values, or Cells for captured variables, or a caught error */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly s: any[],
+    readonly rt: Runtime,
+    readonly th: Cell | undefined,
+    readonly caps: readonly Cell[],
+  ) {}
+}
+
+export type Op = (f: Frame) => Value;
+
+export function isFailure(e: unknown): e is RhaiFailure {
+  return e instanceof RhaiFailure;
+}

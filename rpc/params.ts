@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { RpcErrorCode, rpcError, type RpcError } from './errors';
+
+/**
+ * Parameter schemas of every method, accepting the by-name and by-position forms SPEC §2
+ * lists, each normalised to one object shape.
+ */
+const pubkey = z.string().min(1).max(200);
+const signature = z.string().min(1).max(200);
+const credentials = z.object({ pubkey, signature });
+const none = z.union([z.undefined(), z.tuple([]), z.object({}).strict()]);
+
+export const MethodParams = {
+  fetch_nonce: z.union([z.object({ pubkey }), z.tuple([pubkey]).transform(([pk]) => ({ pubkey: pk }))]),
+  authenticate: z.union([
+    credentials,
+    z.object({ credentials }).transform((p) => p.credentials),
+    z.tuple([pubkey, signature]).transform(([pk, sig]) => ({ pubkey: pk, signature: sig })),
+    z.tuple([credentials]).transform(([c]) => c),
+  ]),
+  whoami: none,
+  play: z.union([
+    z.object({ script: z.string() }),
+    z.tuple([z.string()]).transform(([script]) => ({ script })),
+  ]),
+  'rpc.discover': none,
+} as const;
+
+export type MethodName = keyof typeof MethodParams;
+export type ParamsOf<M extends MethodName> = z.output<(typeof MethodParams)[M]>;
+export const METHOD_NAMES = Object.keys(MethodParams) as MethodName[];
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(MethodParams, name);
+}
+
+/** Validates params; on failure a -32602 error whose data names each offending field. */
+export function parseParams<M extends MethodName>(
+  method: M,
+  params: unknown,
+): { ok: true; value: ParamsOf<M> } | { ok: false; error: RpcError } {
+  const parsed = MethodParams[method].safeParse(params);
+  if (parsed.success) return { ok: true, value: parsed.data as ParamsOf<M> };
+  return { ok: false, error: rpcError(RpcErrorCode.InvalidParams, { issues: describeIssues(parsed.error) }) };
+}
+
+/**
+ * Unions report one "invalid_union" issue holding each branch's issues; show the branch
+ * the client most likely meant — fewest issues, then the deepest path — so the client
+ * sees which field was wrong (e.g. `credentials.signature`), not "no form matched".
+ */
+function describeIssues(error: z.ZodError): { path: string; message: string }[] {
+  const flat: { path: PropertyKey[]; message: string }[] = [];
+  const depth = (b: readonly z.core.$ZodIssue[]): number => Math.max(...b.map((i) => i.path.length));
+  const visit = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): void => {
+    for (const issue of issues) {
+      if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+        const best = issue.errors
+          .filter((b) => b.length > 0)
+          .reduce<readonly z.core.$ZodIssue[] | undefined>(
+            (acc, b) => (!acc || b.length < acc.length || (b.length === acc.length && depth(b) > depth(acc)) ? b : acc),
+            undefined,
+          );
+        if (best) visit(best, [...prefix, ...issue.path]);
+        continue;
+      }
+      flat.push({ path: [...prefix, ...issue.path], message: issue.message });
+    }
+  };
+  visit(error.issues, []);
+  return flat.map((i) => ({ path: i.path.map(String).join('.') || '(params)', message: i.message }));
+}

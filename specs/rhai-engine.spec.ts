@@ -1,0 +1,191 @@
+/** Unit tests for engine behaviour the upstream corpus does not cover (sandbox, limits, host API). */
+import { evaluate, fromJson, parse, RHAI_DEFAULT_LIMITS, run, SANDBOX_LIMITS, toJson, type StoreAccess } from '../rhai/index';
+
+function memoryStore(init: Record<string, unknown> = {}): StoreAccess & { data: Map<string, unknown> } {
+  const data = new Map(Object.entries(init));
+  return {
+    data,
+    get: (k) => data.get(k),
+    set: (k, v) => void data.set(k, v),
+    delete: (k) => data.delete(k),
+    keys: () => [...data.keys()],
+  };
+}
+
+function value(src: string, bindings = {}, limits = {}): unknown {
+  const r = evaluate(src, bindings, { ...RHAI_DEFAULT_LIMITS, ...limits });
+  if (!r.ok) throw new Error(`${r.error.kind}: ${r.error.message}`);
+  return toJson(r.value);
+}
+
+function errorKind(src: string, bindings = {}, limits = {}): string {
+  const r = evaluate(src, bindings, { ...RHAI_DEFAULT_LIMITS, ...limits });
+  if (r.ok) throw new Error(`expected an error, got ${r.output}`);
+  return r.error.kind;
+}
+
+describe('API shape', () => {
+  it('evaluates and displays the final value', () => {
+    expect(evaluate('40 + 2')).toEqual({ ok: true, value: 42, output: '42' });
+    const unit = evaluate('let x = 1;');
+    expect(unit.ok && unit.output).toBe('');
+    const f = evaluate('1.0 * 2');
+    expect(f.ok && f.output).toBe('2.0');
+    const s = evaluate('#{b: 1, a: "x"}');
+    expect(s.ok && s.output).toBe('#{"a": "x", "b": 1}');
+  });
+
+  it('reports errors as values with position', () => {
+    const r = evaluate('let a = 1;\nlet b = zz + 1;');
+    expect(r).toEqual({ ok: false, error: { kind: 'ErrorVariableNotFound', message: 'Variable not found: zz (line 2, position 9)', line: 2, position: 9 } });
+    const p = parse('let = 5;');
+    expect(p.ok).toBe(false);
+  });
+
+  it('reuses a parsed program across runs with different constants', () => {
+    const p = parse('CALLER_ID + ":" + event.kind');
+    expect(p.ok).toBe(true);
+    if (!p.ok) return;
+    const a = run(p.program, { constants: { CALLER_ID: 'alice', event: { kind: 'join' } } });
+    const b = run(p.program, { constants: { CALLER_ID: 'bob', event: { kind: 'leave' } } });
+    expect(a.ok && a.value).toBe('alice:join');
+    expect(b.ok && b.value).toBe('bob:leave');
+  });
+});
+
+describe('sandbox', () => {
+  it('has no access to JS globals', () => {
+    for (const name of ['process', 'globalThis', 'require', 'module', 'Function', 'eval', 'console', 'window']) {
+      expect(errorKind(name)).toMatch(/ErrorVariableNotFound|ErrorParsing/);
+    }
+    expect(errorKind('process.exit(1)')).toBe('ErrorVariableNotFound');
+    expect(errorKind('require("fs")')).toBe('ErrorFunctionNotFound');
+  });
+
+  it('does not expose prototype tricks', () => {
+    expect(errorKind('"".constructor')).toBe('ErrorDotExpr');
+    expect(errorKind('[].constructor("x")')).toBe('ErrorFunctionNotFound');
+    expect(errorKind('let f = Fn("constructor"); f.call("return process")')).toBe('ErrorFunctionNotFound');
+    expect(errorKind('toString()')).toBe('ErrorFunctionNotFound');
+    expect(errorKind('hasOwnProperty("x")')).toBe('ErrorFunctionNotFound');
+    expect(value('let m = #{}; m.constructor')).toBeNull();
+    expect(errorKind('(1).__proto__')).toMatch(/ErrorDotExpr|ErrorParsing/);
+  });
+
+  it('treats "__proto__" and "constructor" as ordinary map keys', () => {
+    expect(value('let m = #{}; m["__proto__"] = 1; m["constructor"] = 2; m.keys()')).toEqual(['__proto__', 'constructor']);
+    expect(value('let m = #{"__proto__": #{x: 1}}; m["__proto__"].x')).toBe(1);
+    const json = value('let m = #{}; m["__proto__"] = 5; m') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
+    expect(Object.keys(json)).toEqual(['__proto__']);
+    const fromHost = fromJson(JSON.parse('{"__proto__": {"polluted": true}}'));
+    expect(fromHost instanceof Map && [...fromHost.keys()]).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('limits', () => {
+  it('stops `loop {}` with the operation budget', () => {
+    expect(errorKind('loop {}', {}, { maxOperations: 10_000 })).toBe('ErrorTooManyOperations');
+    expect(errorKind('let x = 0; loop { x += 1; }', {}, { maxOperations: 10_000 })).toBe('ErrorTooManyOperations');
+  });
+
+  it('counts operations like Rhai (SUBSET.md §11 calibration points)', () => {
+    const needed = (src: string): number => {
+      let lo = 1;
+      while (!evaluate(src, {}, { ...RHAI_DEFAULT_LIMITS, maxOperations: lo }).ok) lo++;
+      return lo;
+    };
+    const points: [string, number][] = [
+      ['1', 2], ['1 + 2', 4], ['let x = 1; x', 4], ['[1,2,3]', 5], ['let x = 0; x += 1;', 5],
+      ['let x = 0; while x < 10 { x += 1; }', 66], ['for i in 0..10 {}', 14], ['fn f() { 1 } f()', 5],
+      ['fn f(x) { x } f(1)', 6], ['abs(1)', 4], ['[1, 2, 3, 4, 5, 6, 7]', 9], ['for x in 0..500 {}', 504],
+    ];
+    for (const [src, ops] of points) expect([src, needed(src)]).toEqual([src, ops]);
+  });
+
+  it('limit errors are not catchable', () => {
+    expect(errorKind('try { loop {} } catch { 1 }', {}, { maxOperations: 1000 })).toBe('ErrorTooManyOperations');
+    expect(errorKind('fn f(n) { f(n + 1) } try { f(0) } catch { 1 }')).toBe('ErrorStackOverflow');
+  });
+
+  it('stops a long loop at the wall-clock deadline', () => {
+    const t0 = Date.now();
+    const r = evaluate('let x = 0; loop { x += 1; }', {}, { ...RHAI_DEFAULT_LIMITS, deadlineMs: 100 });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.kind).toBe('ErrorTerminated');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('enforces call depth and data sizes', () => {
+    expect(errorKind('fn f(n) { if n == 0 { 0 } else { f(n - 1) } } f(10)', {}, { maxCallLevels: 5 })).toBe('ErrorStackOverflow');
+    expect(value('fn f(n) { if n == 0 { 0 } else { f(n - 1) } } f(4)', {}, { maxCallLevels: 5 })).toBe(0);
+    expect(errorKind('let s = "ab"; loop { s += s; }', {}, { maxStringSize: 1000 })).toBe('ErrorDataTooLarge');
+    expect(errorKind('let a = []; loop { a.push(1); }', {}, { maxArraySize: 100 })).toBe('ErrorDataTooLarge');
+    expect(errorKind('let m = #{}; let i = 0; loop { m["k" + i] = i; i += 1; }', {}, { maxMapSize: 100 })).toBe('ErrorDataTooLarge');
+  });
+
+  it('applies SANDBOX_LIMITS by default', () => {
+    expect(SANDBOX_LIMITS.maxOperations).toBeGreaterThan(0);
+    const r = evaluate('loop {}');
+    expect(!r.ok && r.error.kind).toMatch(/ErrorTooManyOperations|ErrorTerminated/);
+  });
+});
+
+describe('host bindings', () => {
+  it('binds constants, including an event object map', () => {
+    const bindings = { constants: { CONTEXT_ID: 'c1', event: { kind: 'msg', n: 3, tags: ['a'], ratio: 0.5 } } };
+    expect(value('event.kind + "@" + CONTEXT_ID', bindings)).toBe('msg@c1');
+    expect(value('type_of(event.n) + type_of(event.ratio) + type_of(event)', bindings)).toBe('i64f64map');
+    expect(value('event.tags[0]', bindings)).toBe('a');
+    expect(errorKind('CONTEXT_ID = "x"', bindings)).toBe('ErrorAssignmentToConstant');
+    expect(errorKind('event.kind = "x"', bindings)).toBe('ErrorAssignmentToConstant');
+    expect(errorKind('fn f() { CONTEXT_ID } f()', bindings)).toBe('ErrorInFunctionCall');
+  });
+
+  it('provides store functions over the host store', () => {
+    const store = memoryStore({ count: 1 });
+    expect(value('store_set("count", store_get("count") + 1); store_get("count")', { store })).toBe(2);
+    expect(store.data.get('count')).toBe(2);
+    expect(value('store_get("missing")', { store })).toBeNull();
+    expect(value('store_set("m", #{a: [1, 2.5, "x", ()]}); store_keys()', { store })).toEqual(['count', 'm']);
+    expect(store.data.get('m')).toEqual({ a: [1, 2.5, 'x', null] });
+    expect(value('store_delete("count")', { store })).toBe(true);
+    expect(value('store_delete("count")', { store })).toBe(false);
+    const bad = evaluate('store_set("f", || 1)', { store });
+    expect(!bad.ok && bad.error.message).toMatch(/not JSON-serialisable/);
+  });
+
+  it('store functions do not exist without a store', () => {
+    expect(errorKind('store_get("x")')).toBe('ErrorFunctionNotFound');
+  });
+
+  it('sends print and debug output to the host', () => {
+    const lines: string[] = [];
+    evaluate('print("a"); print(1.0); debug("a"); print(())', { onPrint: (l: string) => lines.push(l) });
+    expect(lines).toEqual(['a', '1.0', '"a"', '']);
+  });
+});
+
+describe('JSON conversion', () => {
+  it('round-trips JSON values', () => {
+    const json = { s: 'x', i: 42, f: 1.5, b: true, n: null, a: [1, [2, { z: 3 }]], o: { nested: { deep: 'y' } } };
+    expect(toJson(fromJson(json))).toEqual(json);
+  });
+
+  it('maps integers to int and other numbers to float', () => {
+    expect(value('type_of(x) + " " + type_of(y)', { constants: { x: 3, y: 3.5 } })).toBe('i64 f64');
+  });
+
+  it('rejects values without a JSON form', () => {
+    const r = evaluate('|| 1');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(() => toJson(r.value)).toThrow();
+  });
+
+  it('keeps i64 exact beyond 2^53', () => {
+    const r = evaluate('9007199254740993 + 2', {}, RHAI_DEFAULT_LIMITS);
+    expect(r.ok && r.output).toBe('9007199254740995');
+    expect(errorKind('9223372036854775807 * 2')).toBe('ErrorArithmetic');
+  });
+});

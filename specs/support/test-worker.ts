@@ -1,0 +1,61 @@
+import { createClient } from 'redis';
+import { keyBuilder } from '../../queue/keys';
+
+/**
+ * A minimal stand-in for the script worker that speaks SPEC §4 from the other side, so
+ * gateway specs can observe the task hash and drive replies. `answer` decides each
+ * task's outcome from its hash fields.
+ */
+export interface TestWorker {
+  readonly seen: Record<string, string>[];
+  stop(): Promise<void>;
+}
+
+export type Answer = { status: 'completed'; output: string } | { status: 'error'; error: string } | { status: 'none' };
+
+export async function startTestWorker(
+  url: string,
+  namespace: string,
+  circle: string,
+  answer: (task: Record<string, string>) => Answer | Promise<Answer>,
+): Promise<TestWorker> {
+  const keys = keyBuilder(namespace);
+  const client = createClient({ url });
+  client.on('error', () => undefined);
+  const blocking = client.duplicate();
+  blocking.on('error', () => undefined);
+  await Promise.all([client.connect(), blocking.connect()]);
+  const seen: Record<string, string>[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      let id: string | null;
+      try {
+        id = await blocking.blMove(keys.workQueue(circle), keys.processing(circle, 'test'), 'RIGHT', 'LEFT', 0.2);
+      } catch {
+        if (!running) break;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (!id) continue;
+      const task = await client.hGetAll(keys.task(id));
+      seen.push(task);
+      void Promise.resolve(answer(task)).then(async (a) => {
+        if (a.status === 'none') return;
+        const fields: Record<string, string> = a.status === 'completed' ? { status: a.status, output: a.output } : { status: a.status, error: a.error };
+        await client.hSet(keys.task(id!), { ...fields, updatedAt: new Date().toISOString() });
+        await client.lPush(task.replyToQueue!, JSON.stringify({ taskId: id, ...fields }));
+        await client.lRem(keys.processing(circle, 'test'), 1, id!);
+      });
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      running = false;
+      blocking.destroy();
+      await loop;
+      client.destroy();
+    },
+  };
+}
