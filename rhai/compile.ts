@@ -1269,6 +1269,7 @@ export class ProgramCompiler {
   }
 
   private cx(f: Frame, pos: Pos): CallCx {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the returned object's methods need the compiler
     const pc = this;
     return {
       rt: f.rt,

@@ -85,7 +85,6 @@ export class Runtime {
 export class Frame {
   constructor(
     /** local slots: values, or Cells for captured variables, or a caught error */
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly s: any[],
     readonly rt: Runtime,
     readonly th: Cell | undefined,

@@ -180,7 +180,7 @@ export function startListener(deps: ListenerDeps): Promise<Listener> {
         dispatch(ud.actor, { type: 'frames', batch: ud.batch });
       }
     },
-    close: (ws: WebSocket<UserData>, code: number) => {
+    close: (ws: WebSocket<UserData>) => {
       const ud = ws.getUserData();
       ud.port?.markClosed();
       if (ud.port) sockets.delete(ud.port);

@@ -1,4 +1,4 @@
-import uWS from 'uWebSockets.js';
+import * as uWS from 'uWebSockets.js';
 
 /**
  * The uWebSockets.js binding. Its npm alias quietly falls back to a slow pure-JS imitation
