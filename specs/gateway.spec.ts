@@ -322,6 +322,42 @@ describe('gateway over loopback', () => {
       await small.stop();
     });
 
+    it('closes a reader that stops reading once its send buffer is full, and counts it', async () => {
+      const tight = await startGateway(redis.url, gw.namespace, { maxBackpressureBytes: 64 * 1024 }, { verifier });
+      const c = await RpcClient.connect(`${tight.url}/${CIRCLE}`);
+      const socket = (c.ws as unknown as { _socket: { pause(): void } })._socket;
+      socket.pause(); // the peer stops reading; the server's answers pile up
+      const ask = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'rpc.discover' });
+      let text = '';
+      const deadline = Date.now() + 15_000;
+      // bounded: at most 400 bursts of 100 requests (each answer is ~5 KB)
+      for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+        for (let j = 0; j < 100; j++) c.ws.send(ask);
+        await new Promise((r) => setTimeout(r, 5));
+        text = await (await fetch(`${tight.http}/metrics`)).text();
+        if (/circles_sockets_closed_total\{reason="backpressure"\} 1/.test(text)) break;
+      }
+      expect(text).toMatch(/circles_sockets_closed_total\{reason="backpressure"\} 1/);
+      // other sessions are unaffected
+      const d = await RpcClient.connect(`${tight.url}/${CIRCLE}`);
+      expect((await d.call('whoami')).circle).toBe(CIRCLE);
+      await d.close();
+      c.ws.terminate();
+      await tight.stop();
+    });
+
+    it('counts plays and connections in /metrics', async () => {
+      const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+      await login(c, randomWallet());
+      await c.call('play', ['counted']);
+      const text = await (await fetch(`${gw.http}/metrics`)).text();
+      expect(text).toMatch(/circles_plays_total\{outcome="completed"\} [1-9]/);
+      expect(text).toMatch(/circles_play_duration_seconds_count [1-9]/);
+      expect(text).toMatch(/circles_auth_total\{outcome="success"\} [1-9]/);
+      expect(text).toMatch(/circles_connections_open [1-9]/);
+      await c.close();
+    });
+
     it('answers garbage with -32700 and keeps the session', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       expect(await c.sendRaw('{"jsonrpc": "2.0", "method": ')).toMatchObject({ id: null, error: { code: -32700 } });

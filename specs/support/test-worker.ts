@@ -27,6 +27,7 @@ export async function startTestWorker(
   await Promise.all([client.connect(), blocking.connect()]);
   const seen: Record<string, string>[] = [];
   let running = true;
+  const inflight = new Set<Promise<unknown>>();
   const loop = (async () => {
     while (running) {
       let id: string | null;
@@ -40,13 +41,16 @@ export async function startTestWorker(
       if (!id) continue;
       const task = await client.hGetAll(keys.task(id));
       seen.push(task);
-      void Promise.resolve(answer(task)).then(async (a) => {
+      const job = Promise.resolve(answer(task)).then(async (a) => {
         if (a.status === 'none') return;
         const fields: Record<string, string> = a.status === 'completed' ? { status: a.status, output: a.output } : { status: a.status, error: a.error };
         await client.hSet(keys.task(id!), { ...fields, updatedAt: new Date().toISOString() });
         await client.lPush(task.replyToQueue!, JSON.stringify({ taskId: id, ...fields }));
         await client.lRem(keys.processing(circle, 'test'), 1, id!);
       });
+      // stop() waits for answers being written; a Redis outage mid-answer is the spec's business
+      const tracked = job.catch(() => undefined).finally(() => inflight.delete(tracked));
+      inflight.add(tracked);
     }
   })();
   return {
@@ -55,6 +59,7 @@ export async function startTestWorker(
       running = false;
       blocking.destroy();
       await loop;
+      await Promise.all([...inflight]);
       client.destroy();
     },
   };

@@ -1,0 +1,132 @@
+import { dispatch, spawn, start, stop, type Ref } from 'nact';
+import { spawnCircleWs, type CircleWsMsg } from '../actors/circle-ws';
+import { InflightTracker } from '../actors/inflight-tracker';
+import type { PlayMsg } from '../actors/play-protocol';
+import type { SessionDeps } from '../actors/session';
+import { silentLogger } from '../log';
+import { createMetrics } from '../metrics';
+import type { SocketPort } from '../transport/socket-port';
+
+const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
+
+/** A socket port that records what the actor did with it. */
+class RecordingPort implements SocketPort {
+  readonly writes: string[][] = [];
+  closedWith: { code: number; reason?: string } | undefined;
+  private resolveClose?: () => void;
+  readonly closedPromise = new Promise<void>((r) => (this.resolveClose = r));
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+  send(text: string): void {
+    if (!this.closed) this.writes.push([text]);
+  }
+  sendAll(texts: readonly string[]): void {
+    if (!this.closed && texts.length) this.writes.push([...texts]);
+  }
+  close(code: number, reason?: string): void {
+    if (this.closed) return;
+    this.closedWith = { code, reason };
+    this.resolveClose?.();
+  }
+  waitWrites(n: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const poll = (): void => {
+        if (this.writes.length >= n) return resolve();
+        if (Date.now() - started > 5000) return reject(new Error('no write'));
+        setTimeout(poll, 1);
+      };
+      poll();
+    });
+  }
+}
+
+function deps(port: SocketPort, dispatcher: Ref<PlayMsg>, overrides: Partial<SessionDeps> = {}): SessionDeps {
+  return {
+    port,
+    circle: CIRCLE,
+    requireAuth: false,
+    maxInflight: 64,
+    maxFailedAuth: 5,
+    nonceTtlSeconds: 300,
+    maxNonces: 8,
+    dispatcher,
+    verifier: { verify: async () => -1, close: async () => undefined },
+    metrics: createMetrics(),
+    logger: silentLogger(),
+    openrpc: {},
+    now: () => 1_800_000_000,
+    draining: () => false,
+    inflight: new InflightTracker(),
+    ...overrides,
+  };
+}
+
+describe('CircleWs actor', () => {
+  const system = start();
+  afterAll(() => stop(system));
+  // a dispatcher that answers every play at once with the script as output
+  const dispatcher = spawn(
+    system,
+    (state: null, msg: PlayMsg) => {
+      dispatch(msg.replyTo, { type: 'play-result', taskId: msg.taskId, outcome: { ok: true, output: msg.script } });
+      return state;
+    },
+    'echo-dispatcher',
+    { initialState: null },
+  );
+  let seq = 0;
+  const frames = (actor: Ref<CircleWsMsg>, texts: string[]): void =>
+    dispatch(actor, { type: 'frames', batch: { frames: texts, taken: false } });
+
+  it('answers a burst of frames in one write, and later plays as they complete', async () => {
+    const port = new RecordingPort();
+    const actor = spawnCircleWs(system, `t-${++seq}`, deps(port, dispatcher));
+    frames(actor, [
+      '{"jsonrpc":"2.0","id":1,"method":"whoami"}',
+      '{"jsonrpc":"2.0","id":2,"method":"play","params":["p"]}',
+      '{"jsonrpc":"2.0","id":3,"method":"whoami"}',
+    ]);
+    await port.waitWrites(2);
+    expect(port.writes[0]!.map((t) => JSON.parse(t).id)).toEqual([1, 3]);
+    expect(JSON.parse(port.writes[1]![0]!)).toMatchObject({ id: 2, result: { output: 'p' } });
+    stop(actor);
+  });
+
+  it('a crash closes only its own socket with 1011', async () => {
+    const healthy = new RecordingPort();
+    const doomed = new RecordingPort();
+    const ok = spawnCircleWs(system, `t-${++seq}`, deps(healthy, dispatcher));
+    const bad = spawnCircleWs(
+      system,
+      `t-${++seq}`,
+      deps(doomed, dispatcher, {
+        now: () => {
+          throw new Error('clock exploded');
+        },
+      }),
+    );
+    frames(bad, [`{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`]);
+    await doomed.closedPromise;
+    expect(doomed.closedWith?.code).toBe(1011);
+    frames(ok, ['{"jsonrpc":"2.0","id":9,"method":"whoami"}']);
+    await healthy.waitWrites(1);
+    expect(JSON.parse(healthy.writes[0]![0]!)).toMatchObject({ id: 9, result: { circle: CIRCLE } });
+    expect(healthy.closed).toBe(false);
+    stop(ok);
+  });
+
+  it('stopping the actor releases its plays from the drain counter', async () => {
+    const port = new RecordingPort();
+    const inflight = new InflightTracker();
+    const silent = spawn(system, (s: null) => s, 'silent-dispatcher', { initialState: null });
+    const actor = spawnCircleWs(system, `t-${++seq}`, deps(port, silent, { inflight }));
+    frames(actor, ['{"jsonrpc":"2.0","id":1,"method":"play","params":["x"]}']);
+    const deadline = Date.now() + 2000;
+    while (inflight.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(inflight.size).toBe(1);
+    stop(actor);
+    await expect(inflight.waitIdle(2000)).resolves.toBe(true);
+  });
+});
