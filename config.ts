@@ -28,6 +28,16 @@ export const ServerOptionsSchema = z
     maxNoncesPerSession: z.number().int().positive().default(8),
     maxFailedAuth: z.number().int().positive().default(5),
     maxWebhookBodyBytes: z.number().int().positive().default(1024 * 1024),
+    /** Webhook signing secrets (several: rotation); none = that provider answers 503. */
+    stripeSecrets: z.array(z.string().min(1)).default([]),
+    idenfySecrets: z.array(z.string().min(1)).default([]),
+    /** Allowed |now - t| of a Stripe signature, seconds. */
+    stripeToleranceSeconds: z.number().int().min(0).default(300),
+    /** Rhai source run for each event; absent = the built-in handler (webhooks/default-handlers). */
+    stripeHandler: z.string().min(1).optional(),
+    idenfyHandler: z.string().min(1).optional(),
+    /** Longest a delivery may take to be verified and queued before it answers 503. */
+    webhookTimeoutMs: z.number().int().positive().default(10_000),
     drainTimeoutMs: z.number().int().min(0).default(10_000),
     /** Signature verification threads (0 = one per CPU). */
     verifierThreads: z.number().int().min(0).default(0),

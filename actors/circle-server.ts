@@ -9,11 +9,15 @@ import { createMetrics, type Metrics } from '../metrics';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import { jsonAnswer, type HttpAnswer } from '../transport/http-response';
-import { startListener, type CircleLookup, type Listener, type WebhookRequest } from '../transport/listener';
+import { startListener, type CircleLookup, type Listener } from '../transport/listener';
 import { CloseCode } from '../transport/socket-port';
+import { resolveHandlerScripts } from '../webhooks/handler-scripts';
+import { createWebhookHandler } from '../webhooks/http-handler';
 import { spawnCircleWs } from './circle-ws';
+import { spawnIdenfyActor } from './idenfy-actor';
 import { InflightTracker } from './inflight-tracker';
 import { spawnScriptDispatcher, type DispatcherMsg } from './script-dispatcher';
+import { spawnStripeActor } from './stripe-actor';
 
 /** What the host gets back from `spawnCircleServer`. */
 export interface CircleServerHandle {
@@ -37,8 +41,6 @@ export interface CircleServerExtras {
   verifier?: SignatureVerifier;
   /** Unix seconds. */
   now?: () => number;
-  /** Webhook routes (added by the webhook layer). */
-  webhook?: (req: WebhookRequest, ctx: { dispatcher: Ref<DispatcherMsg>; lookupCircle: (p: string) => CircleLookup }) => Promise<HttpAnswer>;
 }
 
 /**
@@ -52,6 +54,8 @@ export async function spawnCircleServer(
   extras: CircleServerExtras = {},
 ): Promise<CircleServerHandle> {
   const options = ServerOptionsSchema.parse(input);
+  // Before anything starts: a handler that does not parse is a configuration error.
+  const webhookScripts = resolveHandlerScripts(options);
   const logger = extras.logger ?? createLogger(options.logLevel);
   const metrics = createMetrics();
   const backend =
@@ -79,6 +83,28 @@ export async function spawnCircleServer(
     if (served.size > 0 && !served.has(circle)) return { ok: false, status: 404, error: 'circle not served here' };
     return { ok: true, circle };
   };
+  const webhookDeps = {
+    dispatcher,
+    backend,
+    keys: backend.keys,
+    now,
+    logger: logger.child({ part: 'webhooks' }),
+  };
+  const webhook = createWebhookHandler({
+    actors: {
+      stripe: spawnStripeActor(root, {
+        ...webhookDeps,
+        secrets: options.stripeSecrets,
+        toleranceSeconds: options.stripeToleranceSeconds,
+        script: webhookScripts.stripe,
+      }),
+      idenfy: spawnIdenfyActor(root, { ...webhookDeps, secrets: options.idenfySecrets, script: webhookScripts.idenfy }),
+    },
+    lookupCircle,
+    timeoutMs: options.webhookTimeoutMs,
+    metrics,
+    logger,
+  });
   const openrpcText = JSON.stringify(openrpcDocument);
   let sessionSeq = 0;
 
@@ -119,7 +145,7 @@ export async function spawnCircleServer(
       },
       metricsText: () => metrics.registry.metrics(),
       openrpcText,
-      webhook: extras.webhook ? (req) => extras.webhook!(req, { dispatcher, lookupCircle }) : undefined,
+      webhook,
       metrics,
       logger,
     });
@@ -129,7 +155,16 @@ export async function spawnCircleServer(
     throw err;
   }
   if (served.size === 0) logger.warn('development mode: no circles given, serving any valid circle key');
-  logger.info({ url: listener.url, circles: [...served], auth: options.auth, backend: backend.description }, 'gateway listening');
+  logger.info(
+    {
+      url: listener.url,
+      circles: [...served],
+      auth: options.auth,
+      backend: backend.description,
+      webhooks: { stripe: options.stripeSecrets.length > 0, idenfy: options.idenfySecrets.length > 0 },
+    },
+    'gateway listening',
+  );
 
   let stopped: Promise<void> | undefined;
   const l = listener;

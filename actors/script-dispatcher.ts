@@ -6,9 +6,29 @@ import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
 
 export type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
 
+/** What an `enqueue`'s `replyTo` receives: the task was queued, or why not. */
+export type EnqueuedMsg =
+  | { readonly type: 'enqueued'; readonly taskId: string; readonly ok: true }
+  | { readonly type: 'enqueued'; readonly taskId: string; readonly ok: false; readonly reason: string };
+
+/**
+ * Queue a task without waiting for its result (webhooks: the HTTP answer only says the
+ * event is queued). `input` is JSON object text the worker binds as `event`.
+ */
+export interface EnqueueMsg {
+  readonly type: 'enqueue';
+  readonly taskId: string;
+  readonly script: string;
+  readonly callerId: string;
+  readonly contextId: string;
+  readonly input?: string;
+  readonly replyTo: Ref<EnqueuedMsg>;
+}
+
 /** Everything the ScriptDispatcher understands. */
 export type DispatcherMsg =
   | PlayMsg
+  | EnqueueMsg
   | { readonly type: 'replies'; readonly replies: readonly TaskReply[] }
   | { readonly type: 'timeout'; readonly taskId: string }
   | { readonly type: 'submit-failed'; readonly taskId: string; readonly reason: string };
@@ -55,6 +75,18 @@ export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: 
               hashTtl,
             )
             .catch((err: Error) => dispatch(ctx.self, { type: 'submit-failed', taskId: msg.taskId, reason: err.message }));
+          return state;
+        }
+        case 'enqueue': {
+          // Not in the pending table: nobody waits for the script, so its reply (if any)
+          // is dropped by settle() like a late one.
+          const { replyTo, taskId } = msg;
+          deps.backend
+            .submit({ taskId, script: msg.script, callerId: msg.callerId, contextId: msg.contextId, input: msg.input }, hashTtl)
+            .then(
+              () => dispatch(replyTo, { type: 'enqueued', taskId, ok: true }),
+              (err: Error) => dispatch(replyTo, { type: 'enqueued', taskId, ok: false, reason: err.message }),
+            );
           return state;
         }
         case 'replies':

@@ -3,19 +3,29 @@ import { Command } from 'commander';
 import { start, stop } from 'nact';
 import { spawnCircleServer } from '../actors/circle-server';
 import { createLogger } from '../log';
-import { addCommonFlags, circlesOf, FlagError, tlsOf, type CommonFlagValues } from './flags';
+import {
+  addCommonFlags,
+  addWebhookFlags,
+  circlesOf,
+  FlagError,
+  tlsOf,
+  webhookOptionsOf,
+  type CommonFlagValues,
+  type WebhookFlagValues,
+} from './flags';
 import { onShutdownSignals, runCommand } from './run-command';
 
-const program = addCommonFlags(new Command('circles-server'))
+const program = addWebhookFlags(addCommonFlags(new Command('circles-server')))
   .description('The Circles WebSocket gateway alone (workers run elsewhere, through Redis)')
   .version('0.1.0');
 
 void runCommand(program, async (p) => {
-  const v = p.opts<CommonFlagValues>();
+  const v = p.opts<CommonFlagValues & WebhookFlagValues>();
   const circles = circlesOf(v);
   if (circles.some((c) => c.initScript)) {
     throw new FlagError('init scripts (pk:init.rhai) are run by circles-launcher; pass plain keys to circles-server');
   }
+  const webhooks = webhookOptionsOf(v);
   const logger = createLogger(v.logLevel, 'circles-server');
   const system = start();
   const server = await spawnCircleServer(
@@ -33,6 +43,7 @@ void runCommand(program, async (p) => {
       drainTimeoutMs: v.drainTimeout,
       taskTtlSeconds: v.taskTtl,
       logLevel: v.logLevel,
+      ...webhooks,
     },
     { logger },
   );

@@ -1,6 +1,9 @@
+import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { normalizePubkey } from '../auth/keys';
 import { LOG_LEVELS } from '../log';
+import { handlerScriptError } from '../webhooks/handler-scripts';
+import { parseSecretList } from '../webhooks/secrets';
 
 /** A `-k pk[:init.rhai]` flag after normalisation. */
 export interface CircleFlag {
@@ -91,4 +94,50 @@ export function tlsOf(v: CommonFlagValues): { cert: string; key: string } | unde
   }
   if (!v.cert || !v.key) throw new FlagError('--tls needs both --cert <pem> and --key <pem>');
   return { cert: v.cert, key: v.key };
+}
+
+/** Webhook flags (SPEC §5); for the commands that run a server. */
+export function addWebhookFlags(cmd: Command): Command {
+  return cmd
+    .option('--stripe-secret <list>', 'Stripe signing secrets, comma-separated (default: $STRIPE_WEBHOOK_SECRET)')
+    .option('--idenfy-secret <list>', 'iDenfy signing secrets, comma-separated (default: $IDENFY_WEBHOOK_SECRET)')
+    .option('--stripe-handler <file.rhai>', 'script run for each Stripe event (default: record it in the circle store)')
+    .option('--idenfy-handler <file.rhai>', 'script run for each iDenfy result (default: record it in the circle store)');
+}
+
+export interface WebhookFlagValues {
+  stripeSecret?: string;
+  idenfySecret?: string;
+  stripeHandler?: string;
+  idenfyHandler?: string;
+}
+
+function readHandler(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let source: string;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FlagError(`cannot read ${flag} file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (source.trim() === '') throw new FlagError(`${flag} file ${file} is empty`);
+  const error = handlerScriptError(`${flag} ${file}`, source);
+  if (error) throw new FlagError(error);
+  return source;
+}
+
+/**
+ * The webhook part of the server options: secrets from the flags, else the environment
+ * (a flag given as "" disables the provider); handler scripts read and parse-checked.
+ */
+export function webhookOptionsOf(
+  v: WebhookFlagValues,
+  env: NodeJS.ProcessEnv = process.env,
+): { stripeSecrets: string[]; idenfySecrets: string[]; stripeHandler?: string; idenfyHandler?: string } {
+  return {
+    stripeSecrets: parseSecretList(v.stripeSecret ?? env.STRIPE_WEBHOOK_SECRET),
+    idenfySecrets: parseSecretList(v.idenfySecret ?? env.IDENFY_WEBHOOK_SECRET),
+    stripeHandler: readHandler('--stripe-handler', v.stripeHandler),
+    idenfyHandler: readHandler('--idenfy-handler', v.idenfyHandler),
+  };
 }

@@ -1,3 +1,4 @@
+import type { KeyBuilder } from './keys';
 import type { TaskReply } from './task';
 
 /** A task as the dispatcher hands it to the backend (SPEC §4 fields it chooses). */
@@ -27,6 +28,8 @@ export class BackendUnavailableError extends Error {
 export interface DispatchBackend {
   /** `redis://host:port` or `embedded`, for logs and the launcher's table. */
   readonly description: string;
+  /** The key names in this backend's namespace (webhook markers are built with it). */
+  readonly keys: KeyBuilder;
   /** Starts the reply reader; `onReplies` gets each batch of replies for this instance. */
   start(onReplies: (replies: TaskReply[]) => void): Promise<void>;
   /** Writes the task and queues it for its circle; rejects with BackendUnavailableError at once when down. */
@@ -34,6 +37,11 @@ export interface DispatchBackend {
   health(): Promise<BackendHealth>;
   /** True the first time `key` is marked within `ttlSeconds` (webhook redelivery). */
   markOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Deletes a `markOnce` marker, so that an event whose task could not be queued is taken
+   * again when the provider redelivers it.
+   */
+  unmark(key: string): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }

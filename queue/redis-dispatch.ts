@@ -81,6 +81,7 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
 
   return {
     description: options.url,
+    keys,
     async start(onReplies) {
       // connect() only settles once Redis answers; the server starts anyway (plays get
       // -32004 and /health says 503 until then) and the client keeps reconnecting.
@@ -137,6 +138,14 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
       if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
       try {
         return (await client.set(key, '1', { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } })) === 'OK';
+      } catch (err) {
+        throw new BackendUnavailableError((err as Error).message);
+      }
+    },
+    async unmark(key) {
+      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+      try {
+        await client.del(key);
       } catch (err) {
         throw new BackendUnavailableError((err as Error).message);
       }

@@ -5,6 +5,7 @@ import { personalMessageDigest } from '../auth/eip191';
 import { normalizePubkey, generateKeyPair } from '../auth/keys';
 import { decodeSignature, verifyPersonalSignature } from '../auth/signature';
 import { createVerifierPool } from '../auth/verify-pool';
+import { personalSign, publicKeyOf } from '../client/sign';
 
 interface Vector {
   private_key: string;
@@ -119,5 +120,12 @@ describe('verifier pool', () => {
     await expect(pool.verify(['other'], v.signature, key)).resolves.toBe(-1);
     const many = await Promise.all(vectors.map((x) => pool.verify([x.message], x.signature, normalizePubkey(x.pubkey_compressed)!)));
     expect(many).toEqual(vectors.map(() => 0));
+  });
+});
+
+describe('client signing', () => {
+  it.each(vectors.map((v) => [v.message, v] as const))('personalSign reproduces the ethers signature of %j', (_m, v) => {
+    expect(publicKeyOf(v.private_key)).toBe(strip(v.pubkey_compressed));
+    expect(personalSign(v.message, v.private_key)).toBe(v.signature);
   });
 });

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { start, stop } from 'nact';
+import { generateKeyPair } from '../auth/keys';
+import { launchCircles, type LaunchCircle } from '../launcher/launch';
+import { createLogger } from '../log';
+import {
+  addCommonFlags,
+  addWebhookFlags,
+  circlesOf,
+  intFlag,
+  tlsOf,
+  webhookOptionsOf,
+  type CommonFlagValues,
+  type WebhookFlagValues,
+} from './flags';
+import { onShutdownSignals, runCommand } from './run-command';
+
+const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
+  .description('One Circles server for all circles plus one script worker per circle (embedded backend unless --redis-url)')
+  .option('--concurrency <n>', 'script threads per circle worker (default: CPUs shared among circles)', intFlag(1, 256))
+  .version('0.1.0');
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+void runCommand(program, async (p) => {
+  const v = p.opts<CommonFlagValues & WebhookFlagValues & { concurrency?: number }>();
+  const webhooks = webhookOptionsOf(v);
+  let circles: LaunchCircle[] = circlesOf(v);
+  const logger = createLogger(v.logLevel, 'circles-launcher');
+  if (circles.length === 0) {
+    const dev = generateKeyPair().publicKey;
+    circles = [{ pk: dev }];
+    process.stdout.write(`no -k given: generated a development circle ${dev}\n`);
+  }
+  const system = start();
+  const launched = await launchCircles(system, {
+    circles,
+    redisUrl: v.redisUrl,
+    concurrency: v.concurrency,
+    logger,
+    server: {
+      host: v.host,
+      port: v.port,
+      auth: v.auth,
+      tls: tlsOf(v),
+      playTimeoutMs: v.playTimeout,
+      maxFrameBytes: v.maxFrame,
+      maxInflight: v.maxInflight,
+      drainTimeoutMs: v.drainTimeout,
+      taskTtlSeconds: v.taskTtl,
+      logLevel: v.logLevel,
+      ...webhooks,
+    },
+  });
+  onShutdownSignals(async () => {
+    await launched.stop();
+    stop(system);
+  });
+  const url = launched.server.url;
+  process.stdout.write(
+    `${table([
+      ['circle', 'websocket url', 'backend'],
+      ...circles.map((c) => [c.pk, `${url}/${c.pk}`, launched.backend]),
+    ])}\nlistening on ${url}\n`,
+  );
+});

@@ -1,0 +1,25 @@
+/**
+ * Circles as a library: embed the gateway in a nact application, run workers or the whole
+ * launcher in process, or use the Rhai engine on its own.
+ */
+export { spawnCircleServer, type CircleServerHandle, type CircleServerExtras } from './actors/circle-server';
+export { spawnScriptDispatcher, type DispatcherMsg, type DispatcherDeps } from './actors/script-dispatcher';
+export type { PlayMsg, PlayOutcome, PlayResultMsg } from './actors/play-protocol';
+export type { CircleWsMsg } from './actors/circle-ws';
+export { ServerOptionsSchema, type ServerOptions, type ServerOptionsInput } from './config';
+export { RpcErrorCode, RPC_ERROR_MESSAGES, type RpcError } from './rpc/errors';
+export { handleFrame, type RpcCall, type RpcHandler, type RpcReply } from './rpc/core';
+export { normalizePubkey, generateKeyPair } from './auth/keys';
+export { personalMessageDigest } from './auth/eip191';
+export { verifyPersonalSignature } from './auth/signature';
+export { BackendUnavailableError, type DispatchBackend, type NewTask } from './queue/dispatch-backend';
+export { createRedisDispatch, type RedisDispatchOptions } from './queue/redis-dispatch';
+export { MemoryTaskBackend } from './queue/memory-backend';
+export { keyBuilder, type KeyBuilder } from './queue/keys';
+export type { TaskRecord, TaskReply, TaskStatus } from './queue/task';
+export { startWorker, workerOptionsSchema, type WorkerHandle, type WorkerOptionsInput, type WorkerBackend } from './worker';
+export { launchCircles, type LaunchOptions, type Launched } from './launcher/launch';
+export { createLogger, silentLogger, type Logger } from './log';
+export * as rhai from './rhai';
+export { CirclesClient, CirclesRpcError } from './client/circles-client';
+export { personalSign, publicKeyOf } from './client/sign';

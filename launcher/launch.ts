@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { type Ref } from 'nact';
+import { spawnCircleServer, type CircleServerHandle } from '../actors/circle-server';
+import type { ServerOptionsInput } from '../config';
+import type { Logger } from '../log';
+import type { DispatchBackend } from '../queue/dispatch-backend';
+import { MemoryTaskBackend } from '../queue/memory-backend';
+import { createRedisDispatch } from '../queue/redis-dispatch';
+import { startWorker, type WorkerHandle } from '../worker';
+import { runInitScripts, type InitScript } from './init-scripts';
+
+export interface LaunchCircle {
+  readonly pk: string;
+  readonly initScript?: string;
+}
+
+export interface LaunchOptions {
+  readonly circles: readonly LaunchCircle[];
+  /** Redis task backend; absent = the embedded in-process backend. */
+  readonly redisUrl?: string;
+  /** Script threads per circle's worker (default: the CPUs shared among the circles). */
+  readonly concurrency?: number;
+  /** Everything else the server takes (host, port, auth, limits, webhooks...). */
+  readonly server: Omit<ServerOptionsInput, 'circles' | 'redisUrl'>;
+  readonly logger: Logger;
+  /** Redis key namespace (specs). */
+  readonly namespace?: string;
+}
+
+export interface Launched {
+  readonly server: CircleServerHandle;
+  readonly workers: readonly WorkerHandle[];
+  /** `embedded` or the Redis URL. */
+  readonly backend: string;
+  /** Drain the server, then stop the workers. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One server for all circles plus one worker per circle (SPEC §6), on Redis or on the
+ * embedded backend. Init scripts run before the server listens; a failure stops the start.
+ */
+export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Promise<Launched> {
+  const inits: InitScript[] = o.circles
+    .filter((c) => c.initScript)
+    .map((c) => ({ circle: c.pk, file: c.initScript!, source: readScript(c.initScript!) }));
+  const embedded = o.redisUrl ? undefined : new MemoryTaskBackend();
+  const newChannel = (): DispatchBackend =>
+    embedded ? embedded.dispatch() : createRedisDispatch({ url: o.redisUrl!, namespace: o.namespace, logger: o.logger });
+  const concurrency = o.concurrency ?? Math.max(1, Math.floor(os.availableParallelism() / o.circles.length));
+  const playTimeoutMs = o.server.playTimeoutMs ?? 30_000;
+  const taskTtlS = o.server.taskTtlSeconds ?? 86_400;
+
+  const workers: WorkerHandle[] = [];
+  const stopWorkers = async (): Promise<void> => {
+    await Promise.all(workers.map((w) => w.stop()));
+    embedded?.close();
+  };
+  try {
+    for (const [i, c] of o.circles.entries()) {
+      const workerId = `${os.hostname()}-${process.pid}-${i}`;
+      workers.push(
+        await startWorker(
+          {
+            circles: [c.pk],
+            redisUrl: o.redisUrl,
+            namespace: o.namespace,
+            workerId,
+            concurrency,
+            taskTtlS,
+            playTimeoutMs,
+            drainTimeoutMs: o.server.drainTimeoutMs,
+            logLevel: o.server.logLevel,
+          },
+          {
+            logger: o.logger.child({ part: 'worker', circle: c.pk }),
+            backend: embedded?.worker({ workerId, circles: [c.pk], taskTtlS }),
+          },
+        ),
+      );
+    }
+    if (inits.length) {
+      await runInitScripts(newChannel(), inits, playTimeoutMs, Math.ceil(playTimeoutMs / 1000) + taskTtlS);
+    }
+    const server = await spawnCircleServer(
+      system,
+      { ...o.server, circles: o.circles.map((c) => c.pk), redisUrl: o.redisUrl ?? 'redis://127.0.0.1:6379' },
+      { logger: o.logger, backend: newChannel() },
+    );
+    let stopped: Promise<void> | undefined;
+    return {
+      server,
+      workers,
+      backend: o.redisUrl ?? 'embedded',
+      stop() {
+        stopped ??= server.stop().then(stopWorkers);
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await stopWorkers();
+    throw err;
+  }
+}
+
+function readScript(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`cannot read init script ${file}`);
+  }
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Wallet } from 'ethers';
+import { createClient } from 'redis';
+import { stripeSignatureHeader } from '../webhooks/stripe-signature';
+import { buildOnce, killAll, launch, type Run } from './support/cli';
+import { startRedis, type TestRedis } from './support/redis-server';
+import { RpcClient } from './support/rpc-client';
+
+const A = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
+const B = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
+const C = '0381aaadc8a5e83f4576df823cf22a5b1969cf704a0d5f6f68bd757410c9917aac';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-launcher-'));
+const file = (name: string, text: string): string => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+};
+
+beforeAll(() => {
+  buildOnce();
+});
+afterAll(() => killAll());
+
+async function started(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ run: Run; url: string }> {
+  const run = launch('circles-launcher', ['--port', '0', '--log-level', 'warn', ...args], env);
+  const [, url] = await run.waitFor(/listening on (ws:\/\/[^ \n]+)/, 20_000);
+  return { run, url: url! };
+}
+
+async function stopped(run: Run): Promise<number | null> {
+  run.kill('SIGTERM');
+  return run.exited;
+}
+
+async function authenticatedPlay(url: string, circle: string, script: string): Promise<{ output: string; pk: string }> {
+  const wallet = new Wallet(`0x${randomBytes(32).toString('hex')}`);
+  const c = await RpcClient.connect(`${url}/${circle}`);
+  const pk = wallet.signingKey.compressedPublicKey.slice(2);
+  const { nonce } = await c.call('fetch_nonce', [pk]);
+  await c.call('authenticate', [pk, await wallet.signMessage(nonce)]);
+  const { output } = await c.call('play', [script]);
+  await c.close();
+  return { output, pk };
+}
+
+describe('circles-launcher, embedded backend (no Redis)', () => {
+  it('authenticates with a wallet signature and plays scripts in two circles; a third is 404', async () => {
+    const { run, url } = await started(['-k', A, '-c', B, '--auth']);
+    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+/${A}\\s+embedded`));
+    const a = await authenticatedPlay(url, A, 'let x = 40; x + 2');
+    expect(a.output).toBe('42');
+    const b = await authenticatedPlay(url, B, '`${CONTEXT_ID} ${CALLER_ID}`');
+    expect(b.output).toBe(`${B} ${b.pk}`);
+    await expect(RpcClient.connect(`${url}/${C}`)).rejects.toThrow('HTTP 404');
+    expect(await stopped(run)).toBe(0);
+  });
+
+  it("runs a circle's init script before serving; its effect is visible to later plays", async () => {
+    const init = file('init.rhai', 'store_set("greeting", "hello from " + CALLER_ID); "initialised"');
+    const { run, url } = await started(['-k', `${A}:${init}`]);
+    const c = await RpcClient.connect(`${url}/${A}`);
+    expect((await c.call('play', ['store_get("greeting")'])).output).toBe(`hello from ${A}`);
+    await c.close();
+    expect(await stopped(run)).toBe(0);
+  });
+
+  it('a failing init script stops the start with its error and position', async () => {
+    const init = file('bad.rhai', 'let x = 1;\nlet y = x + undefined_thing;');
+    const run = launch('circles-launcher', ['--port', '0', '-k', `${A}:${init}`]);
+    expect(await run.exited).not.toBe(0);
+    expect(run.stdout()).not.toMatch(/listening on/);
+    const err = run.stderr().trim().split('\n').pop()!;
+    expect(err).toMatch(/init script .*bad\.rhai.*failed: .*undefined_thing.*line 2, position \d+/);
+  });
+
+  it('an unreadable init script is a one-line error', async () => {
+    const run = launch('circles-launcher', ['--port', '0', '-k', `${A}:/nonexistent/init.rhai`]);
+    expect(await run.exited).not.toBe(0);
+    expect(run.stderr().trim()).toMatch(/cannot read init script \/nonexistent\/init.rhai$/);
+  });
+
+  it('takes a signed Stripe event (secret from the environment) into the circle store', async () => {
+    const secret = 'whsec_launcher_spec';
+    const { run, url } = await started(['-k', A], { STRIPE_WEBHOOK_SECRET: secret });
+    const id = `evt_${randomBytes(6).toString('hex')}`;
+    const body = JSON.stringify({ id, object: 'event', type: 'checkout.session.completed', created: 1, data: { object: { amount_total: 4200 } } });
+    const res = await fetch(`${url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)) },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const c = await RpcClient.connect(`${url}/${A}`);
+    let seen = '';
+    const deadline = Date.now() + 5000;
+    while (!seen.includes('4200') && Date.now() < deadline) {
+      seen = (await c.call('play', [`let e = store_get("stripe:${id}"); if e == () { "" } else { e.data.object.amount_total.to_string() }`])).output;
+    }
+    expect(seen).toBe('4200');
+    await c.close();
+    expect(await stopped(run)).toBe(0);
+  });
+
+  it('without -k generates a development circle and serves it', async () => {
+    const { run, url } = await started([]);
+    const [, pk] = run.stdout().match(/generated a development circle ([0-9a-f]{66})/)!;
+    expect(run.stdout()).toContain(`${url}/${pk}`);
+    const c = await RpcClient.connect(`${url}/${pk}`);
+    expect((await c.call('play', ['CONTEXT_ID'])).output).toBe(pk);
+    await c.close();
+    expect(await stopped(run)).toBe(0);
+  });
+});
+
+describe('circles-launcher with --redis-url', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis.stop());
+
+  it('runs end to end through Redis and leaves no worker behind on SIGTERM', async () => {
+    const { run, url } = await started(['-k', A, '--redis-url', redis.url, '--auth']);
+    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+\\s+${redis.url.replace(/[/.]/g, '\\$&')}`));
+    const r = await authenticatedPlay(url, A, 'store_set("n", 7); store_get("n") * 6');
+    expect(r.output).toBe('42');
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    expect(await client.hGet(`circles:store:${A}`, 'n')).toBe('7');
+    expect(await client.keys('rhailib:worker:*')).toHaveLength(1);
+    expect(await stopped(run)).toBe(0);
+    expect(await client.keys('rhailib:worker:*')).toHaveLength(0);
+    expect(await client.keys('rhailib:processing:*')).toHaveLength(0);
+    client.destroy();
+  });
+});

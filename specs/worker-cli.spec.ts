@@ -1,0 +1,231 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'redis';
+import ts from 'typescript';
+import { keyBuilder } from '../queue/keys';
+import type { TaskReply } from '../queue/task';
+import { freePort, startRedis, type TestRedis } from './support/redis-server';
+
+const REPO = path.resolve(__dirname, '..');
+const CIRCLE = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
+/** The same key, uncompressed, upper case, with 0x. */
+const CIRCLE_UNCOMPRESSED =
+  '0x0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8';
+
+/**
+ * Builds the worker as `npm run build` would (CommonJS JS next to each other, so the
+ * script thread loads as compiled JS), into a temporary directory: works from a clean
+ * clone and never touches the shared dist/.
+ */
+function buildWorker(outDir: string): string {
+  const sources = ['cmd/circles-worker.ts', 'log.ts'];
+  for (const dir of ['worker', 'queue', 'rhai']) {
+    for (const entry of fs.readdirSync(path.join(REPO, dir), { recursive: true, encoding: 'utf8' })) {
+      if (entry.endsWith('.ts')) sources.push(path.join(dir, entry));
+    }
+  }
+  for (const source of sources) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(REPO, source), 'utf8'), {
+      fileName: source,
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    });
+    const target = path.join(outDir, source.replace(/\.ts$/, '.js'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, outputText);
+  }
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
+  return path.join(outDir, 'cmd', 'circles-worker.js');
+}
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+let buildDir: string;
+let cli: string;
+let redis: TestRedis;
+let client: ReturnType<typeof createClient>;
+const running: Run[] = [];
+
+function launch(args: string[]): Run {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const run: Run = { child, stdout: '', stderr: '', exited };
+  child.stdout?.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  running.push(run);
+  return run;
+}
+
+async function ready(run: Run, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!run.stdout.includes('worker ready\n')) {
+    if (run.child.exitCode !== null) throw new Error(`worker exited: ${run.stderr}`);
+    if (Date.now() > until) throw new Error(`worker not ready: ${run.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+beforeAll(async () => {
+  buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-worker-cli-'));
+  cli = buildWorker(buildDir);
+  redis = await startRedis();
+  client = createClient({ url: redis.url });
+  await client.connect();
+}, 60_000);
+
+afterEach(async () => {
+  for (const run of running.splice(0)) {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    await run.exited;
+  }
+});
+
+afterAll(async () => {
+  client.destroy();
+  await redis.stop();
+  fs.rmSync(buildDir, { recursive: true, force: true });
+});
+
+describe('circles-worker command', () => {
+  it.each([
+    ['no circle', []],
+    ['a key that is not on the curve', ['-k', '02' + '0'.repeat(64)]],
+    ['a non-numeric concurrency', ['-k', CIRCLE, '--concurrency', 'many']],
+    ['a zero concurrency', ['-k', CIRCLE, '--concurrency', '0']],
+    ['an unknown flag', ['-k', CIRCLE, '--frobnicate']],
+    ['an unknown log level', ['-k', CIRCLE, '--log-level', 'loud']],
+  ])('exits 1 with one line for %s', async (_, args) => {
+    const run = launch(args);
+    expect(await run.exited).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^circles-worker: [^\n]+\n$/);
+  });
+
+  it('exits 1 with one line when Redis is unreachable', async () => {
+    const run = launch(['-k', CIRCLE, '--redis-url', `redis://127.0.0.1:${await freePort()}`]);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toMatch(/^circles-worker: cannot connect to Redis at [^\n]+\n$/);
+  });
+
+  it('normalises -c keys, serves tasks, and exits 0 on SIGTERM', async () => {
+    const ns = redis.namespace();
+    const keys = keyBuilder(ns);
+    const run = launch([
+      '-c',
+      CIRCLE_UNCOMPRESSED,
+      '--redis-url',
+      redis.url,
+      '--log-level',
+      'silent',
+      ...namespaceFlag(ns),
+    ]);
+    await ready(run);
+    expect(run.stdout).toBe('worker ready\n');
+
+    const taskId = await enqueue(ns, '"hello"');
+    expect(await reply(keys.replyQueue('cli'))).toEqual({ taskId, status: 'completed', output: 'hello' });
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('completes a task exactly once when its worker is killed with SIGKILL mid-task', async () => {
+    const ns = redis.namespace();
+    const keys = keyBuilder(ns);
+    // Takes about a second, so the kill lands mid-task.
+    const script =
+      'let runs = store_get("runs"); if runs == () { runs = 0; } let s = ""; s.pad(500000, "y"); ' +
+      'for i in 0..60 { s.replace("y", "z"); s.replace("z", "y"); } store_set("runs", runs + 1); "done"';
+    const taskId = await enqueue(ns, script);
+
+    const first = launch([
+      '-k',
+      CIRCLE,
+      '--redis-url',
+      redis.url,
+      '--worker-id',
+      'doomed',
+      ...namespaceFlag(ns),
+    ]);
+    await ready(first);
+    await until(async () => (await client.hGet(keys.task(taskId), 'status')) === 'processing');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await client.lRange(keys.processing(CIRCLE, 'doomed'), 0, -1)).toEqual([taskId]);
+    // Stands in for the 30 s expiry of the dead worker's liveness key.
+    await client.del(keys.workerAlive('doomed'));
+
+    const second = launch([
+      '-k',
+      CIRCLE,
+      '--redis-url',
+      redis.url,
+      '--worker-id',
+      'heir',
+      ...namespaceFlag(ns),
+    ]);
+    await ready(second);
+    expect(await reply(keys.replyQueue('cli'))).toEqual({ taskId, status: 'completed', output: 'done' });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    expect(await client.lLen(keys.replyQueue('cli'))).toBe(0);
+    expect(await client.hGet(keys.store(CIRCLE), 'runs')).toBe('1');
+    expect(await client.hGet(keys.task(taskId), 'status')).toBe('completed');
+    expect(await client.exists(keys.processing(CIRCLE, 'doomed'))).toBe(0);
+  });
+});
+
+/** The hidden test-only key prefix flag. */
+function namespaceFlag(ns: string): string[] {
+  return ['--namespace', ns];
+}
+
+async function enqueue(ns: string, script: string): Promise<string> {
+  const keys = keyBuilder(ns);
+  const taskId = randomUUID();
+  const now = new Date().toISOString();
+  await client.hSet(keys.task(taskId), {
+    taskId,
+    script,
+    callerId: 'cli-spec',
+    contextId: CIRCLE,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+    replyToQueue: keys.replyQueue('cli'),
+  });
+  await client.lPush(keys.workQueue(CIRCLE), taskId);
+  return taskId;
+}
+
+async function reply(queue: string): Promise<TaskReply> {
+  const blocking = client.duplicate();
+  await blocking.connect();
+  try {
+    const popped = await blocking.brPop(queue, 15);
+    if (!popped) throw new Error('no reply within 15 s');
+    return JSON.parse(popped.element) as TaskReply;
+  } finally {
+    blocking.destroy();
+  }
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

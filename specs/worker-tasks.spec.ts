@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import { silentLogger } from '../log';
+import { keyBuilder, type KeyBuilder } from '../queue/keys';
+import type { TaskReply } from '../queue/task';
+import { startWorker, type WorkerHandle, type WorkerOptionsInput } from '../worker';
+import { startRedis, type TestRedis } from './support/redis-server';
+
+/** Two valid circle keys (the generator point G and 2G). */
+const CIRCLE_A = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
+const CIRCLE_B = '02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5';
+
+type Client = ReturnType<typeof createClient>;
+
+let redis: TestRedis;
+let client: Client;
+let replies: Client;
+const workers: WorkerHandle[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = createClient({ url: redis.url });
+  await client.connect();
+  replies = client.duplicate();
+  await replies.connect();
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+});
+
+afterAll(async () => {
+  client.destroy();
+  replies.destroy();
+  await redis.stop();
+});
+
+/** One test's view of Redis: its own namespace and reply queue. */
+interface Scene {
+  readonly ns: string;
+  readonly keys: KeyBuilder;
+  readonly replyQueue: string;
+}
+
+function scene(): Scene {
+  const ns = redis.namespace();
+  const keys = keyBuilder(ns);
+  return { ns, keys, replyQueue: keys.replyQueue('spec') };
+}
+
+async function worker(s: Scene, options: Partial<WorkerOptionsInput> = {}): Promise<WorkerHandle> {
+  const handle = await startWorker(
+    {
+      circles: [CIRCLE_A],
+      redisUrl: redis.url,
+      namespace: s.ns,
+      concurrency: 2,
+      workerId: `w-${randomUUID()}`,
+      ...options,
+    },
+    { logger: silentLogger() },
+  );
+  workers.push(handle);
+  return handle;
+}
+
+/** Queues a task the way the dispatcher does: hash first, then LPUSH of the id. */
+async function enqueue(
+  s: Scene,
+  script: string,
+  fields: Partial<Record<string, string>> & { circle?: string } = {},
+): Promise<string> {
+  const { circle = CIRCLE_A, ...overrides } = fields;
+  const taskId = randomUUID();
+  const now = new Date().toISOString();
+  await client.hSet(s.keys.task(taskId), {
+    taskId,
+    script,
+    callerId: 'caller-pk',
+    contextId: circle,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+    replyToQueue: s.replyQueue,
+    ...(overrides as Record<string, string>),
+  });
+  await client.lPush(s.keys.workQueue(circle), taskId);
+  return taskId;
+}
+
+async function nextReply(s: Scene, timeoutS = 10): Promise<TaskReply> {
+  const popped = await replies.brPop(s.replyQueue, timeoutS);
+  if (!popped) throw new Error(`no reply within ${timeoutS}s`);
+  return JSON.parse(popped.element) as TaskReply;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A script that takes a while (about a second; well within the operation budget), then returns `value`. */
+const slow = (value: string): string =>
+  `let s = ""; s.pad(500000, "y"); for i in 0..60 { s.replace("y", "z"); s.replace("z", "y"); } ${value}`;
+
+describe('worker: running tasks', () => {
+  it('runs a script with its constants, writes the hash with an expiry, and replies on replyToQueue', async () => {
+    const s = scene();
+    await worker(s, { taskTtlS: 500 });
+    const taskId = await enqueue(s, 'CALLER_ID + "@" + CONTEXT_ID');
+
+    const reply = await nextReply(s);
+
+    expect(reply).toEqual({ taskId, status: 'completed', output: `caller-pk@${CIRCLE_A}` });
+    const hash = await client.hGetAll(s.keys.task(taskId));
+    expect(hash).toMatchObject({ status: 'completed', output: `caller-pk@${CIRCLE_A}` });
+    expect(Date.parse(hash.updatedAt)).toBeGreaterThanOrEqual(Date.parse(hash.createdAt));
+    const ttl = await client.ttl(s.keys.task(taskId));
+    expect(ttl).toBeGreaterThan(490);
+    expect(ttl).toBeLessThanOrEqual(500);
+  });
+
+  it('serves one circle in FIFO order', async () => {
+    const s = scene();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await enqueue(s, `${i}`));
+    await worker(s, { concurrency: 1, batchSize: 8 });
+
+    const got: TaskReply[] = [];
+    for (let i = 0; i < 30; i++) got.push(await nextReply(s));
+
+    expect(got.map((r) => r.taskId)).toEqual(ids);
+    expect(got.map((r) => r.output)).toEqual(ids.map((_, i) => `${i}`));
+  });
+
+  it('applies store writes in queue order even with several threads', async () => {
+    const s = scene();
+    for (let i = 0; i < 20; i++) {
+      await enqueue(
+        s,
+        `let log = store_get("log"); if log == () { log = []; } log.push(${i}); store_set("log", log); log.len()`,
+      );
+    }
+    await worker(s, { concurrency: 2 });
+
+    for (let i = 0; i < 20; i++) await nextReply(s);
+
+    expect(JSON.parse((await client.hGet(s.keys.store(CIRCLE_A), 'log')) ?? 'null')).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+  });
+
+  it('moves a task from pending through processing to completed', async () => {
+    const s = scene();
+    const taskId = await enqueue(s, slow('"done"'));
+    expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('pending');
+    await worker(s);
+
+    await waitFor(
+      async () => ((await client.hGet(s.keys.task(taskId), 'status')) === 'processing' ? true : undefined),
+      'status processing',
+    );
+    expect(await nextReply(s)).toMatchObject({ taskId, status: 'completed', output: 'done' });
+    expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('completed');
+  });
+
+  it('reports engine errors with their position', async () => {
+    const s = scene();
+    await worker(s);
+    const taskId = await enqueue(s, 'let x = 1;\nx + true');
+
+    expect(await nextReply(s)).toEqual({
+      taskId,
+      status: 'error',
+      error: 'Function not found: + (i64, bool) (line 2, position 3)',
+    });
+    expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('error');
+  });
+
+  it('stops `loop {}` at the operation limit and serves the next task', async () => {
+    const s = scene();
+    await worker(s, { concurrency: 1 });
+    const looping = await enqueue(s, 'loop {}');
+    const next = await enqueue(s, '40 + 2');
+
+    expect(await nextReply(s)).toMatchObject({
+      taskId: looping,
+      status: 'error',
+      error: expect.stringMatching(/^Too many operations/),
+    });
+    expect(await nextReply(s)).toEqual({ taskId: next, status: 'completed', output: '42' });
+  });
+
+  it('fails a script that outruns the play timeout and keeps serving', async () => {
+    const s = scene();
+    await worker(s, { concurrency: 1, playTimeoutMs: 50 });
+    const long = await enqueue(s, 'let s = 0; for i in 0..100000000 { s += 1; } s');
+    const next = await enqueue(s, '"next"');
+
+    expect(await nextReply(s)).toMatchObject({ taskId: long, status: 'error' });
+    expect(await nextReply(s)).toEqual({ taskId: next, status: 'completed', output: 'next' });
+  });
+
+  it('binds a task input as the constant `event`', async () => {
+    const s = scene();
+    await worker(s);
+    const taskId = await enqueue(s, 'event.type + ":" + event.data.amount', {
+      input: JSON.stringify({ type: 'charge', data: { amount: 5 } }),
+      callerId: 'stripe',
+    });
+    expect(await nextReply(s)).toEqual({ taskId, status: 'completed', output: 'charge:5' });
+  });
+
+  it("keeps each circle's store to itself", async () => {
+    const s = scene();
+    await worker(s, { circles: [CIRCLE_A, CIRCLE_B] });
+
+    const write = await enqueue(s, 'store_set("secret", "of A"); store_get("secret")', { circle: CIRCLE_A });
+    expect(await nextReply(s)).toEqual({ taskId: write, status: 'completed', output: 'of A' });
+    const read = await enqueue(s, 'store_get("secret")', { circle: CIRCLE_B });
+    expect(await nextReply(s)).toEqual({ taskId: read, status: 'completed', output: '' });
+
+    expect({ ...(await client.hGetAll(s.keys.store(CIRCLE_A))) }).toEqual({ secret: '"of A"' });
+    expect(await client.exists(s.keys.store(CIRCLE_B))).toBe(0);
+  });
+
+  it('answers malformed tasks with an error and keeps going', async () => {
+    const s = scene();
+    await worker(s, { maxScriptBytes: 64 });
+    const orphanId = randomUUID();
+    await client.lPush(s.keys.workQueue(CIRCLE_A), orphanId); // an id without a hash
+    const cases = [
+      { id: await enqueue(s, ''), error: 'Task has no script' },
+      { id: await enqueue(s, `"${'x'.repeat(100)}"`), error: 'Script exceeds the maximum size of 64 bytes' },
+      { id: await enqueue(s, 'event', { input: '{not json' }), error: 'Task input is not valid JSON' },
+      {
+        id: await enqueue(s, '1', { contextId: CIRCLE_B }),
+        error: expect.stringMatching(/^Task contextId does not match/),
+      },
+    ];
+    const good = await enqueue(s, '"fine"');
+
+    for (const { id, error } of cases)
+      expect(await nextReply(s)).toEqual({ taskId: id, status: 'error', error });
+    expect(await nextReply(s)).toEqual({ taskId: good, status: 'completed', output: 'fine' });
+    expect(await client.hGetAll(s.keys.task(orphanId))).toMatchObject({
+      status: 'error',
+      error: 'Task record not found',
+    });
+  });
+
+  it('runs tasks left by a dead worker, once', async () => {
+    const s = scene();
+    const taskId = await enqueue(s, '"recovered"');
+    // As if a worker took it and died: its processing list holds the id, its liveness key is gone.
+    await client.lMove(
+      s.keys.workQueue(CIRCLE_A),
+      s.keys.processing(CIRCLE_A, 'dead-worker'),
+      'RIGHT',
+      'LEFT',
+    );
+    await worker(s);
+
+    expect(await nextReply(s)).toEqual({ taskId, status: 'completed', output: 'recovered' });
+    expect(await client.exists(s.keys.processing(CIRCLE_A, 'dead-worker'))).toBe(0);
+  });
+
+  it('gives the store to a script that reaches it by a computed name', async () => {
+    const s = scene();
+    await worker(s);
+    const write = await enqueue(s, 'let f = Fn("sto" + "re_set"); f.call("k", 7); "set"');
+    expect(await nextReply(s)).toEqual({ taskId: write, status: 'completed', output: 'set' });
+    const read = await enqueue(s, 'call(Fn("sto" + "re_get"), "k")');
+    expect(await nextReply(s)).toEqual({ taskId: read, status: 'completed', output: '7' });
+  });
+
+  it('periodically reclaims dead workers and its own orphaned ids', async () => {
+    const s = scene();
+    const handle = await worker(s, { reclaimIntervalMs: 100 });
+    const fromDead = await enqueue(s, '"from a dead worker"');
+    await client.lMove(
+      s.keys.workQueue(CIRCLE_A),
+      s.keys.processing(CIRCLE_A, 'dead-worker'),
+      'RIGHT',
+      'LEFT',
+    );
+    // An id in its own list that no batch tracks: a take whose reply was lost with a connection.
+    const orphan = randomUUID();
+    await client.hSet(s.keys.task(orphan), {
+      taskId: orphan,
+      script: '"orphan"',
+      contextId: CIRCLE_A,
+      status: 'pending',
+      replyToQueue: s.replyQueue,
+    });
+    await client.lPush(s.keys.processing(CIRCLE_A, handle.workerId), orphan);
+
+    const got = [await nextReply(s), await nextReply(s)].sort((a, b) =>
+      (a.output ?? '').localeCompare(b.output ?? ''),
+    );
+    expect(got).toEqual([
+      { taskId: fromDead, status: 'completed', output: 'from a dead worker' },
+      { taskId: orphan, status: 'completed', output: 'orphan' },
+    ]);
+  });
+
+  it('graceful stop finishes the running task and re-queues the unstarted ones', async () => {
+    const s = scene();
+    const first = await enqueue(s, slow('"first"'));
+    // Store scripts queue behind the running one on the only thread.
+    const rest: string[] = [];
+    for (let i = 0; i < 3; i++) rest.push(await enqueue(s, `store_set("ran", ${i}); ${i}`));
+    const handle = await worker(s, { concurrency: 1 });
+    await waitFor(
+      async () => ((await client.hGet(s.keys.task(first), 'status')) === 'processing' ? true : undefined),
+      'first task processing',
+    );
+
+    await handle.stop();
+    await handle.stop(); // idempotent
+
+    expect(await nextReply(s, 1)).toMatchObject({ taskId: first, status: 'completed', output: 'first' });
+    expect(await client.lLen(s.replyQueue)).toBe(0);
+    expect(await client.lRange(s.keys.workQueue(CIRCLE_A), 0, -1)).toEqual([...rest].reverse());
+    expect(await client.exists(s.keys.store(CIRCLE_A))).toBe(0);
+    expect(await client.exists(s.keys.processing(CIRCLE_A, handle.workerId))).toBe(0);
+    expect(await client.exists(s.keys.workerAlive(handle.workerId))).toBe(0);
+  });
+});

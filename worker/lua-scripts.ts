@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script sent by SHA, with its source for the first call after a Redis restart. */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function lua(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Takes the rest of a batch without blocking, fairly across circles: each round gives every
+ * still non-empty queue an equal share of what is left. Callers rotate the circle order per
+ * call so that no circle is always served first.
+ */
+export const TAKE_BATCH = lua(`
+-- KEYS[2i-1] = work queue of circle i, KEYS[2i] = this worker's processing list for circle i
+-- ARGV[1] = most ids to move in all
+-- returns {circle index (1-based), id, circle index, id, ...}, oldest first within a circle
+local remaining = tonumber(ARGV[1])
+local circles = #KEYS / 2
+local open, live, out = {}, circles, {}
+for i = 1, circles do open[i] = true end
+while remaining > 0 and live > 0 do
+  local share = math.ceil(remaining / live)
+  for i = 1, circles do
+    if open[i] and remaining > 0 then
+      local want = math.min(share, remaining)
+      local ids = redis.call('RPOP', KEYS[2 * i - 1], want)
+      if ids then
+        for _, id in ipairs(ids) do
+          redis.call('LPUSH', KEYS[2 * i], id)
+          out[#out + 1] = i
+          out[#out + 1] = id
+        end
+        remaining = remaining - #ids
+      end
+      if not ids or #ids < want then
+        open[i] = false
+        live = live - 1
+      end
+    end
+  end
+end
+return out
+`);
+
+/**
+ * Reads a batch of task hashes and marks the unfinished ones `processing`, in one call
+ * (two commands per task would cost more than running a trivial script).
+ */
+export const CLAIM_TASKS = lua(`
+-- KEYS = task hashes
+-- ARGV[1] = updatedAt
+-- returns per key the hash as read before marking, as {field, value, ...} ({} when missing);
+-- hashes that exist and are not completed or error get status 'processing' and updatedAt
+local out = {}
+for i, key in ipairs(KEYS) do
+  local fields = redis.call('HGETALL', key)
+  out[i] = fields
+  if #fields > 0 then
+    local status = redis.call('HGET', key, 'status')
+    if status ~= 'completed' and status ~= 'error' then
+      redis.call('HSET', key, 'status', 'processing', 'updatedAt', ARGV[1])
+    end
+  end
+end
+return out
+`);
+
+/**
+ * Writes the results of a batch of tasks, each only while this worker still holds it: a
+ * worker wrongly presumed dead must not complete a task that another worker re-runs.
+ * Per task, in order: hash, store writes, reply, removal from the processing list.
+ */
+export const COMPLETE_TASKS = lua(`
+-- KEYS, per task in order: task hash, this worker's processing list, the circle's store hash,
+--   then the reply queue if the task has one
+-- ARGV[1] = updatedAt, ARGV[2] = hash expiry (s); then per task: task id, status,
+--   result field ('output' or 'error'), result text, reply JSON ('' = no reply queue),
+--   n store sets, n store deletes, the sets as field/value pairs, the deleted fields
+-- returns per task 1 when written, 0 when the id was no longer in the processing list
+local k, a, out = 1, 3, {}
+while a <= #ARGV do
+  local id, status, field, text, reply = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local sets, dels = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local hash, held, store = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  k = k + 3
+  local replyQueue = nil
+  if reply ~= '' then
+    replyQueue = KEYS[k]
+    k = k + 1
+  end
+  a = a + 7
+  if redis.call('LPOS', held, id) then
+    redis.call('HSET', hash, 'taskId', id, 'status', status, field, text, 'updatedAt', ARGV[1])
+    redis.call('EXPIRE', hash, ARGV[2])
+    for i = a, a + 2 * sets - 1, 2 do redis.call('HSET', store, ARGV[i], ARGV[i + 1]) end
+    for i = a + 2 * sets, a + 2 * sets + dels - 1 do redis.call('HDEL', store, ARGV[i]) end
+    if replyQueue then redis.call('LPUSH', replyQueue, reply) end
+    redis.call('LREM', held, 1, id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  a = a + 2 * sets + dels
+end
+return out
+`);
+
+/**
+ * Moves a whole processing list back to the end of its work queue that workers take from
+ * next, oldest id outermost, so reclaimed tasks run before newer ones.
+ */
+export const REQUEUE_LIST = lua(`
+-- KEYS[1] = processing list, KEYS[2] = work queue,
+-- KEYS[3] = the list owner's liveness key (optional; when given and present, nothing moves)
+-- returns the number of ids moved
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local moved = 0
+while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
+return moved
+`);
+
+/** Moves chosen ids of a processing list back to the end of its work queue taken next. */
+export const REQUEUE_IDS = lua(`
+-- KEYS[1] = processing list, KEYS[2] = work queue
+-- ARGV = ids, newest first (so the oldest ends up outermost)
+-- returns the number of ids moved (ids no longer in the list are skipped)
+local moved = 0
+for i = 1, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    moved = moved + 1
+  end
+end
+return moved
+`);

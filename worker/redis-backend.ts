@@ -1,0 +1,379 @@
+import { createClient, ErrorReply } from 'redis';
+import type { Logger } from '../log';
+import { keyBuilder, type KeyBuilder } from '../queue/keys';
+import type { TaskReply } from '../queue/task';
+import type { HeldTask, StoredCircleStore, StoredTask, TaskOutcome, WorkerBackend } from './backend';
+import {
+  CLAIM_TASKS,
+  COMPLETE_TASKS,
+  REQUEUE_IDS,
+  REQUEUE_LIST,
+  TAKE_BATCH,
+  type LuaScript,
+} from './lua-scripts';
+
+type RedisClient = ReturnType<typeof createClient>;
+
+/** How to reach Redis and whose tasks to take. */
+export interface RedisBackendConfig {
+  readonly redisUrl: string;
+  /** Key prefix (tests); empty in production. */
+  readonly namespace: string;
+  readonly workerId: string;
+  /** Canonical circle keys. */
+  readonly circles: readonly string[];
+  readonly taskTtlS: number;
+  readonly livenessTtlS: number;
+  readonly logger: Logger;
+}
+
+/** A blocking connection for one circle and its outstanding `BLMOVE`, if any. */
+interface Blocker {
+  readonly circlePk: string;
+  readonly client: RedisClient;
+  pending: Promise<void> | null;
+}
+
+const RECONNECT_MAX_DELAY_MS = 2_000;
+const SCAN_COUNT = '1000';
+const CLOSE_TIMEOUT_MS = 2_000;
+
+/**
+ * Connects (failing fast if Redis cannot be reached now; reconnecting for ever once it
+ * has been) and returns the backend.
+ */
+export async function connectRedisBackend(config: RedisBackendConfig): Promise<RedisWorkerBackend> {
+  const connected = { once: false };
+  const main: RedisClient = createClient({
+    url: config.redisUrl,
+    // node-redis 6 arms a 5 s timer (an AbortSignal) per command by default: a measurable
+    // cost per task, and wrong for blocking takes. Dropped connections still fail commands,
+    // and a take whose reply is lost that way is recovered by the orphan check.
+    commandOptions: { timeout: 0 },
+    socket: {
+      connectTimeout: 5_000,
+      // Before the first connection, give up so a misconfigured start fails with one line;
+      // afterwards, survive Redis restarts. (A fresh Error, not `cause`: node-redis checks
+      // `instanceof Error`, which a socket error from another realm, e.g. under jest, fails.)
+      reconnectStrategy: (retries, cause) =>
+        connected.once ? Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS) : new Error(describe(cause)),
+    },
+  });
+  const clients: RedisClient[] = [main];
+  const watch = (client: RedisClient, role: string): RedisClient => {
+    client.on('error', (err: Error) => {
+      if (connected.once) config.logger.warn({ err: err.message, role }, 'redis connection error');
+    });
+    return client;
+  };
+  try {
+    await watch(main, 'main').connect();
+    // Each circle blocks on its own connection. BLMOVE takes a single source list; BLMPOP
+    // takes several but pops without moving, so a crash could lose the id; rotating short
+    // blocking timeouts over the circles would add up to (circles × timeout) latency to an
+    // idle circle. One blocked connection per circle is loss-free and wakes at once; the
+    // non-blocking TAKE_BATCH sweep then shares the batch fairly across all circles.
+    // (A blocked connection serves nothing else, hence duplicates: STYLE 6.)
+    const blockers: Blocker[] = [];
+    for (const circlePk of config.circles) {
+      const client = watch(main.duplicate(), `take:${circlePk.slice(0, 10)}`);
+      clients.push(client);
+      await client.connect();
+      blockers.push({ circlePk, client, pending: null });
+    }
+    connected.once = true;
+    return new RedisWorkerBackend(config, main, blockers);
+  } catch (err) {
+    for (const client of clients) client.destroy();
+    throw new Error(`cannot connect to Redis at ${config.redisUrl}: ${describe(err)}`);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? describe(cause) : err.message || err.name;
+  }
+  return String(err);
+}
+
+/** The Redis implementation of the worker backend (SPEC §4). */
+export class RedisWorkerBackend implements WorkerBackend {
+  private readonly keys: KeyBuilder;
+  /** Ids that a blocking BLMOVE delivered and no `take` has returned yet. */
+  private readonly arrived: HeldTask[] = [];
+  private wakeTaker: (() => void) | null = null;
+  private rotation = 0;
+  private takingStopped = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: RedisBackendConfig,
+    private readonly main: RedisClient,
+    private readonly blockers: readonly Blocker[],
+  ) {
+    this.keys = keyBuilder(config.namespace);
+  }
+
+  async take(max: number, blockMs: number): Promise<HeldTask[]> {
+    if (this.takingStopped) return [];
+    const taken = await this.arrivedAndSweep(max);
+    if (taken.length > 0 || this.takingStopped) return taken;
+    await this.waitForArrival(blockMs);
+    if (this.takingStopped || this.arrived.length === 0) return [];
+    // An id arrived: the queue is probably filling, so take the rest of a batch right away.
+    return this.arrivedAndSweep(max);
+  }
+
+  async stopTaking(): Promise<void> {
+    this.takingStopped = true;
+    this.wakeTaker?.();
+    // Disconnecting is the only way to end a BLMOVE now; an id it had already moved stays in
+    // the processing list, where requeueAllHeld finds it.
+    for (const blocker of this.blockers) blocker.client.destroy();
+  }
+
+  async claimTasks(tasks: readonly HeldTask[], updatedAt: string): Promise<(StoredTask | null)[]> {
+    const keys = tasks.map((task) => this.keys.task(task.taskId));
+    const hashes = await this.evalLua<string[][]>(this.main, CLAIM_TASKS, keys, [updatedAt]);
+    return hashes.map((flat) => {
+      if (flat.length === 0) return null;
+      const hash: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+      return hash as StoredTask;
+    });
+  }
+
+  async loadStore(circlePk: string): Promise<StoredCircleStore> {
+    return { ...(await this.main.hGetAll(this.keys.store(circlePk))) };
+  }
+
+  async complete(outcomes: readonly TaskOutcome[], updatedAt: string): Promise<boolean[]> {
+    const keys: string[] = [];
+    const args = [updatedAt, String(this.config.taskTtlS)];
+    for (const { task, status, text, replyToQueue, storeWrites } of outcomes) {
+      keys.push(
+        this.keys.task(task.taskId),
+        this.keys.processing(task.circlePk, this.config.workerId),
+        this.keys.store(task.circlePk),
+      );
+      const field = status === 'completed' ? 'output' : 'error';
+      let reply = '';
+      if (replyToQueue) {
+        keys.push(replyToQueue);
+        const message: TaskReply = { taskId: task.taskId, status, [field]: text };
+        reply = JSON.stringify(message);
+      }
+      const sets = Object.entries(storeWrites?.sets ?? {});
+      const deletes = storeWrites?.deletes ?? [];
+      args.push(task.taskId, status, field, text, reply, String(sets.length), String(deletes.length));
+      for (const [key, value] of sets) args.push(key, value);
+      args.push(...deletes);
+    }
+    const written = await this.evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
+    return written.map((result) => Number(result) === 1);
+  }
+
+  async release(tasks: readonly HeldTask[]): Promise<void> {
+    await Promise.all(
+      tasks.map((task) =>
+        this.main.lRem(this.keys.processing(task.circlePk, this.config.workerId), 1, task.taskId),
+      ),
+    );
+  }
+
+  async refreshLiveness(): Promise<void> {
+    const value = JSON.stringify({ pid: process.pid, at: new Date().toISOString() });
+    await this.main.set(this.keys.workerAlive(this.config.workerId), value, {
+      expiration: { type: 'EX', value: this.config.livenessTtlS },
+    });
+  }
+
+  async reclaimDead(): Promise<number> {
+    let moved = 0;
+    for (const circlePk of this.config.circles) {
+      const ownerOffset = this.keys.processing(circlePk, '').length;
+      for (const list of await this.scan(this.keys.processingPattern(circlePk))) {
+        const owner = list.slice(ownerOffset);
+        if (owner === this.config.workerId) continue;
+        const count = await this.evalLua<number>(this.main, REQUEUE_LIST, [
+          list,
+          this.keys.workQueue(circlePk),
+          this.keys.workerAlive(owner),
+        ]);
+        if (count > 0)
+          this.config.logger.info({ circlePk, owner, count }, 're-queued tasks of a dead worker');
+        moved += count;
+      }
+    }
+    return moved;
+  }
+
+  async listHeld(): Promise<HeldTask[]> {
+    const lists = await Promise.all(
+      this.config.circles.map(async (circlePk) => {
+        const ids = await this.main.lRange(this.keys.processing(circlePk, this.config.workerId), 0, -1);
+        return ids.map((taskId) => ({ circlePk, taskId }));
+      }),
+    );
+    return lists.flat();
+  }
+
+  async requeue(tasks: readonly HeldTask[]): Promise<number> {
+    let moved = 0;
+    for (const circlePk of this.config.circles) {
+      const ids = tasks.filter((task) => task.circlePk === circlePk).map((task) => task.taskId);
+      if (ids.length === 0) continue;
+      moved += await this.evalLua<number>(
+        this.main,
+        REQUEUE_IDS,
+        [this.keys.processing(circlePk, this.config.workerId), this.keys.workQueue(circlePk)],
+        ids,
+      );
+    }
+    return moved;
+  }
+
+  async requeueAllHeld(): Promise<number> {
+    let moved = 0;
+    for (const circlePk of this.config.circles) {
+      moved += await this.evalLua<number>(this.main, REQUEUE_LIST, [
+        this.keys.processing(circlePk, this.config.workerId),
+        this.keys.workQueue(circlePk),
+      ]);
+    }
+    return moved;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.stopTaking();
+      const graceful = (async () => {
+        await this.main.del(this.keys.workerAlive(this.config.workerId));
+        await this.main.close();
+      })();
+      graceful.catch(() => undefined); // settled by the race below; this only marks it handled
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), CLOSE_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([graceful, timedOut]);
+      } catch (err) {
+        // Redis is unreachable: the liveness key will expire by itself.
+        this.config.logger.warn({ err: describe(err) }, 'redis close failed; disconnecting');
+        this.main.destroy();
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    return this.closing;
+  }
+
+  /** Ids already delivered by BLMOVE, topped up with a sweep; on failure they wait for the next take. */
+  private async arrivedAndSweep(max: number): Promise<HeldTask[]> {
+    const taken = this.arrived.splice(0, max);
+    if (taken.length === max) return taken;
+    try {
+      return [...taken, ...(await this.sweep(max - taken.length))];
+    } catch (err) {
+      this.arrived.unshift(...taken);
+      throw err;
+    }
+  }
+
+  /** Non-blocking, fair take of up to `max` ids over every circle. */
+  private async sweep(max: number): Promise<HeldTask[]> {
+    const circles = this.config.circles;
+    const start = this.rotation++ % circles.length;
+    const order = circles.map((_, i) => circles[(start + i) % circles.length]);
+    const keys = order.flatMap((pk) => [
+      this.keys.workQueue(pk),
+      this.keys.processing(pk, this.config.workerId),
+    ]);
+    const flat = await this.evalLua<(number | string)[]>(this.main, TAKE_BATCH, keys, [String(max)]);
+    const taken: HeldTask[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      taken.push({ circlePk: order[Number(flat[i]) - 1], taskId: String(flat[i + 1]) });
+    }
+    return taken;
+  }
+
+  /**
+   * Makes sure every circle has a BLMOVE outstanding and waits until one delivers an id, all
+   * time out, or taking stops. A BLMOVE still outstanding when this returns stays so: its id,
+   * if any, is kept in `arrived` for the next take, so nothing is lost.
+   */
+  private async waitForArrival(blockMs: number): Promise<void> {
+    const failures: unknown[] = [];
+    const woken = new Promise<void>((resolve) => {
+      this.wakeTaker = resolve;
+    });
+    for (const blocker of this.blockers) {
+      blocker.pending ??= this.blockOn(blocker, blockMs)
+        .catch((err: unknown) => {
+          if (!this.takingStopped) failures.push(err);
+        })
+        .finally(() => {
+          blocker.pending = null;
+        });
+    }
+    const allSettled = Promise.all(this.blockers.map((blocker) => blocker.pending));
+    await Promise.race([woken, allSettled]);
+    this.wakeTaker = null;
+    if (this.arrived.length === 0 && failures.length > 0) throw failures[0];
+  }
+
+  private async blockOn(blocker: Blocker, blockMs: number): Promise<void> {
+    const { circlePk } = blocker;
+    const taskId = await blocker.client.sendCommand<string | null>([
+      'BLMOVE',
+      this.keys.workQueue(circlePk),
+      this.keys.processing(circlePk, this.config.workerId),
+      'RIGHT',
+      'LEFT',
+      (blockMs / 1000).toFixed(3),
+    ]);
+    if (taskId !== null) {
+      this.arrived.push({ circlePk, taskId: String(taskId) });
+      this.wakeTaker?.();
+    }
+  }
+
+  private async scan(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.main.sendCommand<[string, string[]]>([
+        'SCAN',
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        SCAN_COUNT,
+      ]);
+      cursor = String(next);
+      found.push(...keys.map(String));
+    } while (cursor !== '0');
+    return found;
+  }
+
+  private async evalLua<T>(
+    client: RedisClient,
+    script: LuaScript,
+    keys: string[],
+    args: string[] = [],
+  ): Promise<T> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);
+    } catch (err) {
+      // Redis forgets scripts on restart; the first call after it sends the source.
+      if (err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')) {
+        return client.sendCommand<T>(['EVAL', script.source, ...tail]);
+      }
+      throw err;
+    }
+  }
+}

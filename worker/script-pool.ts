@@ -1,0 +1,246 @@
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type { Logger } from '../log';
+import type { RunChunkMessage, ScriptJob, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
+import { spawnScriptThread } from './spawn-script-thread';
+
+/** What a pooled job ends with: a result, or `cancelled` when the pool stopped before running it. */
+export type PoolResult = ScriptResult | { readonly ok: false; readonly cancelled: true };
+
+/** Settings of a script pool. */
+export interface ScriptPoolConfig {
+  readonly size: number;
+  /** Time past a job's deadline before its thread is terminated, ms. */
+  readonly graceMs: number;
+  /** Heap limit per thread, MiB (a runaway allocation kills one thread, not the worker). */
+  readonly heapMb: number;
+  readonly logger: Logger;
+  /** Starts one thread; tests pass fakes. Defaults to the engine thread. */
+  readonly spawnThread?: (data: ScriptThreadData, limits: ResourceLimits) => Worker;
+}
+
+/** The message a task gets when its thread had to be terminated. */
+export const DEADLINE_EXCEEDED = 'Execution deadline exceeded';
+
+interface QueuedJob {
+  readonly job: ScriptJob;
+  readonly resolve: (result: PoolResult) => void;
+}
+
+/** Jobs posted to a thread together; results come back in small groups as they finish. */
+interface Chunk {
+  readonly entries: readonly QueuedJob[];
+  readonly finished: boolean[];
+  unfinished: number;
+  /** Value of the thread's progress counter when the chunk was posted. */
+  readonly startSeq: number;
+}
+
+interface Slot {
+  readonly thread: Worker;
+  readonly progress: Int32Array;
+  ready: boolean;
+  chunk: Chunk | null;
+  /** Watchdog: the last progress value seen, and when it changed. */
+  seenSeq: number;
+  seenAt: number;
+}
+
+/** Chunking amortises postMessage over small scripts; the cap keeps any one thread from hoarding. */
+const MAX_CHUNK = 32;
+const RESPAWN_DELAY_MS = 1_000;
+
+function threadFailure(err: Error & { code?: string }): string {
+  return err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+    ? 'Script exceeded the memory limit'
+    : `Script thread crashed: ${err.message}`;
+}
+
+/**
+ * Runs scripts on worker threads so the event loop (Redis I/O) never waits on a script.
+ * A thread that overruns a job's deadline plus the grace, crashes, or runs out of heap is
+ * terminated and replaced; only the job it was running fails, and the rest of its chunk
+ * runs again elsewhere (scripts are side-effect free until their result is written).
+ */
+export class ScriptPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: QueuedJob[] = [];
+  private dispatchScheduled = false;
+  private watchdog: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly config: ScriptPoolConfig) {}
+
+  /** Starts every thread and waits until each has loaded the engine. */
+  async start(): Promise<void> {
+    const started = Array.from({ length: this.config.size }, () => this.spawn());
+    this.slots.push(...started.map((s) => s.slot));
+    await Promise.all(started.map((s) => s.ready));
+    const tick = Math.max(10, Math.min(250, Math.floor(this.config.graceMs / 2)));
+    this.watchdog = setInterval(() => this.checkDeadlines(), tick);
+    this.watchdog.unref();
+  }
+
+  /** Runs one job on the next free thread. */
+  run(job: ScriptJob): Promise<PoolResult> {
+    if (this.closing) return Promise.resolve({ ok: false, cancelled: true });
+    return new Promise((resolve) => {
+      this.queue.push({ job, resolve });
+      this.scheduleDispatch();
+    });
+  }
+
+  /**
+   * Withdraws the jobs that no thread can start now (they resolve `cancelled`); returns how
+   * many. Idle threads first take their share, so a job submitted just before is not lost
+   * to the timing of the dispatch.
+   */
+  cancelQueued(): number {
+    this.dispatch();
+    const withdrawn = this.queue.splice(0);
+    for (const entry of withdrawn) entry.resolve({ ok: false, cancelled: true });
+    return withdrawn.length;
+  }
+
+  /** Terminates every thread; unfinished jobs resolve `cancelled`. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.watchdog) clearInterval(this.watchdog);
+      this.cancelQueued();
+      const slots = this.slots.splice(0);
+      for (const slot of slots) {
+        slot.chunk?.entries.forEach((entry, i) => {
+          if (!slot.chunk?.finished[i]) entry.resolve({ ok: false, cancelled: true });
+        });
+        slot.chunk = null;
+        slot.thread.removeAllListeners();
+      }
+      await Promise.all(slots.map((slot) => slot.thread.terminate()));
+    })();
+    return this.closing;
+  }
+
+  private spawn(): { slot: Slot; ready: Promise<void> } {
+    const progress = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const spawnThread = this.config.spawnThread ?? spawnScriptThread;
+    const thread = spawnThread({ progress }, { maxOldGenerationSizeMb: this.config.heapMb });
+    const slot: Slot = {
+      thread,
+      progress: new Int32Array(progress),
+      ready: false,
+      chunk: null,
+      seenSeq: 0,
+      seenAt: 0,
+    };
+    const ready = new Promise<void>((resolve, reject) => {
+      thread.on('message', (message: ThreadMessage) => {
+        if (message.type === 'ready') {
+          slot.ready = true;
+          resolve();
+          this.scheduleDispatch();
+        } else {
+          this.onResults(slot, message.results);
+        }
+      });
+      thread.on('error', (err) => {
+        if (!slot.ready) reject(new Error(`script thread failed to start: ${err.message}`));
+        else this.replace(slot, threadFailure(err));
+      });
+      thread.on('exit', (code) => {
+        if (!slot.ready) reject(new Error(`script thread exited during start (code ${code})`));
+        else this.replace(slot, `Script thread exited (code ${code})`);
+      });
+    });
+    return { slot, ready };
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    // Deferred so that a batch queued in one turn is split across threads in one go.
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const idle = this.slots.filter((slot) => slot.ready && slot.chunk === null);
+    for (let i = 0; i < idle.length && this.queue.length > 0; i++) {
+      const size = Math.min(MAX_CHUNK, Math.ceil(this.queue.length / (idle.length - i)));
+      const entries = this.queue.splice(0, size);
+      const slot = idle[i];
+      const startSeq = Atomics.load(slot.progress, 0);
+      slot.chunk = { entries, finished: entries.map(() => false), unfinished: entries.length, startSeq };
+      slot.seenSeq = startSeq;
+      slot.seenAt = Date.now();
+      const message: RunChunkMessage = { type: 'run', jobs: entries.map((entry) => entry.job) };
+      slot.thread.postMessage(message);
+    }
+  }
+
+  private onResults(slot: Slot, results: readonly { index: number; result: ScriptResult }[]): void {
+    const chunk = slot.chunk;
+    if (!chunk) return;
+    for (const { index, result } of results) {
+      if (chunk.finished[index]) continue;
+      chunk.finished[index] = true;
+      chunk.unfinished--;
+      chunk.entries[index].resolve(result);
+    }
+    if (chunk.unfinished === 0) {
+      slot.chunk = null;
+      this.scheduleDispatch();
+    }
+  }
+
+  private checkDeadlines(): void {
+    const now = Date.now();
+    for (const slot of [...this.slots]) {
+      const chunk = slot.chunk;
+      if (!chunk) continue;
+      const seq = Atomics.load(slot.progress, 0);
+      if (seq !== slot.seenSeq) {
+        slot.seenSeq = seq;
+        slot.seenAt = now;
+        continue;
+      }
+      const running = Math.max(0, seq - chunk.startSeq - 1);
+      const job = chunk.entries[running]?.job;
+      if (job && now - slot.seenAt > job.deadlineMs + this.config.graceMs) {
+        this.config.logger.warn(
+          { deadlineMs: job.deadlineMs },
+          'script overran its deadline; terminating its thread',
+        );
+        this.replace(slot, DEADLINE_EXCEEDED);
+      }
+    }
+  }
+
+  /** Fails the job `slot` was running with `error`, re-queues the rest of its chunk, and replaces the thread. */
+  private replace(slot: Slot, error: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    slot.thread.removeAllListeners();
+    slot.thread.terminate().catch(() => undefined);
+    const chunk = slot.chunk;
+    if (chunk) {
+      const running = Math.max(0, Atomics.load(slot.progress, 0) - chunk.startSeq - 1);
+      const rest: QueuedJob[] = [];
+      chunk.entries.forEach((entry, i) => {
+        if (chunk.finished[i]) return;
+        if (i === running) entry.resolve({ ok: false, error });
+        else rest.push(entry);
+      });
+      this.queue.unshift(...rest);
+    }
+    const fresh = this.spawn();
+    this.slots[index] = fresh.slot;
+    fresh.ready.catch((err: unknown) => {
+      this.config.logger.error({ err: String(err) }, 'replacement script thread failed; retrying');
+      setTimeout(() => {
+        if (!this.closing && this.slots[index] === fresh.slot) this.replace(fresh.slot, error);
+      }, RESPAWN_DELAY_MS).unref();
+    });
+    this.scheduleDispatch();
+  }
+}
