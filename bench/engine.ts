@@ -1,14 +1,14 @@
 /**
  * Engine benchmark: runs shared/rhai-corpus/bench/*.rhai, checks each result against its
  * `// expect:` line and prints eval-only timings (median of 5 after warm-up) as markdown.
- * Build & run: npx tsc -p tsconfig.json --outDir /tmp/enginebuild && node /tmp/enginebuild/bench/engine.js
+ * Run: npm run bench:engine. `npm run bench` reuses runEngineBench() for its scenario (e).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { displayValue, parse, RHAI_DEFAULT_LIMITS, run } from '../rhai/index';
 
 /** Native Rust Rhai eval times (ms) measured on the reference machine. */
-const NATIVE_MS: Record<string, [number, number]> = {
+export const NATIVE_MS: Record<string, [number, number]> = {
   'loop.rhai': [150, 200],
   'fib.rhai': [105, 150],
   'strings.rhai': [25, 33],
@@ -38,10 +38,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function main(): void {
+export interface EngineRow {
+  file: string;
+  /** Median eval time, ms. */
+  oursMs: number;
+  /** Native Rust Rhai range on the reference machine, ms (undefined when unknown). */
+  native?: [number, number];
+}
+
+/** Times every corpus bench script (eval only) and checks its `// expect:` line. */
+export function runEngineBench(runs = RUNS): { rows: EngineRow[]; failed: boolean } {
   const dir = findBenchDir();
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.rhai')).sort();
-  const rows: string[] = ['| script | ours (ms) | native Rhai (ms) | ratio ours/native-midpoint |', '|---|---:|---:|---:|'];
+  const out: EngineRow[] = [];
   let failed = false;
   for (const file of files) {
     const source = fs.readFileSync(path.join(dir, file), 'utf8');
@@ -53,7 +62,7 @@ function main(): void {
       continue;
     }
     const times: number[] = [];
-    for (let i = 0; i < WARMUP + RUNS; i++) {
+    for (let i = 0; i < WARMUP + runs; i++) {
       const t0 = process.hrtime.bigint();
       const r = run(parsed.program, {}, RHAI_DEFAULT_LIMITS);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -71,8 +80,15 @@ function main(): void {
       if (i >= WARMUP) times.push(ms);
     }
     if (times.length === 0) continue;
-    const ours = median(times);
-    const native = NATIVE_MS[file];
+    out.push({ file, oursMs: median(times), native: NATIVE_MS[file] });
+  }
+  return { rows: out, failed };
+}
+
+function main(): void {
+  const { rows: results, failed } = runEngineBench();
+  const rows: string[] = ['| script | ours (ms) | native Rhai (ms) | ratio ours/native-midpoint |', '|---|---:|---:|---:|'];
+  for (const { file, oursMs: ours, native } of results) {
     const mid = native ? (native[0] + native[1]) / 2 : NaN;
     rows.push(`| ${file} | ${ours.toFixed(1)} | ${native ? `${native[0]}–${native[1]}` : '?'} | ${native ? (ours / mid).toFixed(2) : '?'} |`);
   }
@@ -80,4 +96,4 @@ function main(): void {
   if (failed) process.exitCode = 1;
 }
 
-main();
+if (require.main === module) main();

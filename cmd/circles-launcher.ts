@@ -9,8 +9,7 @@ import {
   addWebhookFlags,
   circlesOf,
   intFlag,
-  tlsOf,
-  webhookOptionsOf,
+  serverOptionsOf,
   type CommonFlagValues,
   type WebhookFlagValues,
 } from './flags';
@@ -28,7 +27,6 @@ function table(rows: string[][]): string {
 
 void runCommand(program, async (p) => {
   const v = p.opts<CommonFlagValues & WebhookFlagValues & { concurrency?: number }>();
-  const webhooks = webhookOptionsOf(v);
   let circles: LaunchCircle[] = circlesOf(v);
   const logger = createLogger(v.logLevel, 'circles-launcher');
   if (circles.length === 0) {
@@ -42,19 +40,7 @@ void runCommand(program, async (p) => {
     redisUrl: v.redisUrl,
     concurrency: v.concurrency,
     logger,
-    server: {
-      host: v.host,
-      port: v.port,
-      auth: v.auth,
-      tls: tlsOf(v),
-      playTimeoutMs: v.playTimeout,
-      maxFrameBytes: v.maxFrame,
-      maxInflight: v.maxInflight,
-      drainTimeoutMs: v.drainTimeout,
-      taskTtlSeconds: v.taskTtl,
-      logLevel: v.logLevel,
-      ...webhooks,
-    },
+    server: serverOptionsOf(v),
   });
   onShutdownSignals(async () => {
     await launched.stop();

@@ -8,8 +8,7 @@ import {
   addWebhookFlags,
   circlesOf,
   FlagError,
-  tlsOf,
-  webhookOptionsOf,
+  serverOptionsOf,
   type CommonFlagValues,
   type WebhookFlagValues,
 } from './flags';
@@ -25,26 +24,11 @@ void runCommand(program, async (p) => {
   if (circles.some((c) => c.initScript)) {
     throw new FlagError('init scripts (pk:init.rhai) are run by circles-launcher; pass plain keys to circles-server');
   }
-  const webhooks = webhookOptionsOf(v);
   const logger = createLogger(v.logLevel, 'circles-server');
   const system = start();
   const server = await spawnCircleServer(
     system,
-    {
-      host: v.host,
-      port: v.port,
-      circles: circles.map((c) => c.pk),
-      auth: v.auth,
-      tls: tlsOf(v),
-      redisUrl: v.redisUrl ?? 'redis://127.0.0.1:6379',
-      playTimeoutMs: v.playTimeout,
-      maxFrameBytes: v.maxFrame,
-      maxInflight: v.maxInflight,
-      drainTimeoutMs: v.drainTimeout,
-      taskTtlSeconds: v.taskTtl,
-      logLevel: v.logLevel,
-      ...webhooks,
-    },
+    { ...serverOptionsOf(v), circles: circles.map((c) => c.pk), redisUrl: v.redisUrl ?? 'redis://127.0.0.1:6379' },
     { logger },
   );
   onShutdownSignals(async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { normalizePubkey } from '../auth/keys';
+import type { ServerOptionsInput } from '../config';
 import { LOG_LEVELS } from '../log';
 import { handlerScriptError } from '../webhooks/handler-scripts';
 import { parseSecretList } from '../webhooks/secrets';
@@ -139,5 +140,25 @@ export function webhookOptionsOf(
     idenfySecrets: parseSecretList(v.idenfySecret ?? env.IDENFY_WEBHOOK_SECRET),
     stripeHandler: readHandler('--stripe-handler', v.stripeHandler),
     idenfyHandler: readHandler('--idenfy-handler', v.idenfyHandler),
+  };
+}
+
+/**
+ * The server options every command takes from its flags (circles and the backend URL are
+ * each command's own business).
+ */
+export function serverOptionsOf(v: CommonFlagValues & WebhookFlagValues): Omit<ServerOptionsInput, 'circles' | 'redisUrl'> {
+  return {
+    host: v.host,
+    port: v.port,
+    auth: v.auth,
+    tls: tlsOf(v),
+    playTimeoutMs: v.playTimeout,
+    maxFrameBytes: v.maxFrame,
+    maxInflight: v.maxInflight,
+    drainTimeoutMs: v.drainTimeout,
+    taskTtlSeconds: v.taskTtl,
+    logLevel: v.logLevel,
+    ...webhookOptionsOf(v),
   };
 }

@@ -11,6 +11,22 @@ export interface NewTask {
   readonly input?: string;
 }
 
+/** The fields of a new task hash (SPEC §4), as both backends write them. */
+export function pendingTaskFields(task: NewTask, replyToQueue: string, nowIso: string): Record<string, string> {
+  const fields: Record<string, string> = {
+    taskId: task.taskId,
+    script: task.script,
+    callerId: task.callerId,
+    contextId: task.contextId,
+    status: 'pending',
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    replyToQueue,
+  };
+  if (task.input !== undefined) fields.input = task.input;
+  return fields;
+}
+
 export type BackendHealth = { ok: true } | { ok: false; reason: string };
 
 /** Raised when the backend cannot take a task right now (→ -32004 / HTTP 503). */

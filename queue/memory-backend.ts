@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HeldTask, StoredCircleStore, StoredTask, TaskOutcome, WorkerBackend } from '../worker/backend';
-import type { BackendHealth, DispatchBackend, NewTask } from './dispatch-backend';
+import { pendingTaskFields, type BackendHealth, type DispatchBackend, type NewTask } from './dispatch-backend';
 import { keyBuilder } from './keys';
 import type { TaskReply } from './task';
 
@@ -51,18 +51,7 @@ export class MemoryTaskBackend {
         if (parked?.length) onReplies(parked);
       },
       submit: async (task: NewTask, hashTtlSeconds: number) => {
-        const now = new Date(this.clock()).toISOString();
-        const fields: Record<string, string> = {
-          taskId: task.taskId,
-          script: task.script,
-          callerId: task.callerId,
-          contextId: task.contextId,
-          status: 'pending',
-          createdAt: now,
-          updatedAt: now,
-          replyToQueue: replyQueue,
-        };
-        if (task.input !== undefined) fields.input = task.input;
+        const fields = pendingTaskFields(task, replyQueue, new Date(this.clock()).toISOString());
         this.hashes.set(task.taskId, { value: fields, expiresAt: this.clock() + hashTtlSeconds * 1000 });
         this.queue(task.contextId).unshift(task.taskId);
         this.wake();

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import type { Logger } from '../log';
-import { BackendUnavailableError, type BackendHealth, type DispatchBackend, type NewTask } from './dispatch-backend';
+import {
+  BackendUnavailableError,
+  pendingTaskFields,
+  type BackendHealth,
+  type DispatchBackend,
+  type NewTask,
+} from './dispatch-backend';
 import { keyBuilder } from './keys';
 import type { TaskReply } from './task';
 
@@ -96,19 +102,8 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
     },
     async submit(task: NewTask, hashTtlSeconds: number) {
       if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
-      const now = new Date().toISOString();
       const hashKey = keys.task(task.taskId);
-      const fields: Record<string, string> = {
-        taskId: task.taskId,
-        script: task.script,
-        callerId: task.callerId,
-        contextId: task.contextId,
-        status: 'pending',
-        createdAt: now,
-        updatedAt: now,
-        replyToQueue: replyKey,
-      };
-      if (task.input !== undefined) fields.input = task.input;
+      const fields = pendingTaskFields(task, replyKey, new Date().toISOString());
       try {
         // Sent in one tick, so node-redis pipelines them; order on the connection keeps
         // the hash written before its id is queued.

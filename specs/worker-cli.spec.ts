@@ -16,17 +16,23 @@ const CIRCLE_UNCOMPRESSED =
   '0x0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8';
 
 /**
- * Builds the worker as `npm run build` would (CommonJS JS next to each other, so the
- * script thread loads as compiled JS), into a temporary directory: works from a clean
- * clone and never touches the shared dist/.
+ * Builds the sources as `npm run build` would (CommonJS files side by side, so the script
+ * thread loads as compiled JS) into a temporary directory, by transpiling each file: works
+ * from a clean clone, never touches the shared dist/, and does not depend on the rest of
+ * the tree type-checking at this moment.
  */
 function buildWorker(outDir: string): string {
-  const sources = ['cmd/circles-worker.ts', 'log.ts'];
-  for (const dir of ['worker', 'queue', 'rhai']) {
-    for (const entry of fs.readdirSync(path.join(REPO, dir), { recursive: true, encoding: 'utf8' })) {
-      if (entry.endsWith('.ts')) sources.push(path.join(dir, entry));
+  const skip = new Set(['node_modules', 'dist', 'specs', 'bench', 'coverage']);
+  const sources: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+      const relative = path.join(dir, entry.name);
+      if (entry.isDirectory() && !skip.has(entry.name) && !entry.name.startsWith('.')) walk(relative);
+      else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
+        sources.push(relative);
     }
-  }
+  };
+  walk('');
   for (const source of sources) {
     const { outputText } = ts.transpileModule(fs.readFileSync(path.join(REPO, source), 'utf8'), {
       fileName: source,

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench [-- --quick] [-- --only a,b,c,d,e,f] [-- --profile <dir>]`
+ *
+ * Measures the gateway, the dispatch path and the engine against baselines started in the
+ * same run (figures drift 10–40 % over tens of minutes on this kind of machine, so only
+ * same-run ratios mean anything). Prints one JSON line per row as it lands, then the
+ * markdown table, which also goes to bench/results/<date>.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { secp256k1 } from '@noble/curves/secp256k1';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { publicKeyOf } from '../client/sign';
+import { GENERATOR_THREADS } from './load-generator';
+import { GENERATOR_CPU, HAS_TASKSET, LOG_DIR, SERVER_CPU, startRedis } from './procs';
+import { jsonLine, markdownTable, type Row } from './report';
+import { runAuth } from './scenarios/auth';
+import type { BenchContext } from './scenarios/context';
+import { runEngine } from './scenarios/engine';
+import { runGateway } from './scenarios/gateway';
+import { runIdle } from './scenarios/idle';
+import { runPlay } from './scenarios/play';
+import { runStorm } from './scenarios/storm';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Re-runs this process pinned to the generator core, so the server core stays the server's. */
+function pinSelf(): boolean {
+  if (!HAS_TASKSET || process.env.CIRCLES_BENCH_PINNED) return false;
+  const r = spawnSync('taskset', ['-c', GENERATOR_CPU, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, CIRCLES_BENCH_PINNED: '1' },
+  });
+  process.exitCode = r.status ?? 1;
+  return true;
+}
+
+async function main(): Promise<void> {
+  if (pinSelf()) return;
+  const quick = process.argv.includes('--quick');
+  const only = new Set((flag('--only') ?? 'e,a,b,c,d,f').split(','));
+  const profileDir = flag('--profile');
+  const started = Date.now();
+  const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
+  const rows: Row[] = [];
+  const redis = await startRedis();
+  const ctx: BenchContext = {
+    quick,
+    redisUrl: redis.url,
+    circle: publicKeyOf(sk),
+    profileDir: profileDir ? path.resolve(profileDir) : undefined,
+    warmupMs: quick ? 300 : 1000,
+    durationMs: quick ? 1000 : 3000,
+    emit: (row) => {
+      rows.push(row);
+      process.stdout.write(`${jsonLine(row)}\n`);
+    },
+  };
+  const say = (s: string): boolean => process.stderr.write(`${s}\n`);
+  say(
+    `circles bench (${quick ? 'quick' : 'full'}): ${os.availableParallelism()} CPUs, ` +
+      (HAS_TASKSET ? `server pinned to CPU ${SERVER_CPU}, generator (${GENERATOR_THREADS} threads) to CPU ${GENERATOR_CPU}` : 'no taskset: unpinned') +
+      `; logs in ${LOG_DIR}`,
+  );
+  try {
+    if (only.has('e')) {
+      say('(e) engine');
+      runEngine(ctx);
+    }
+    if (only.has('a')) {
+      say('(a) gateway + baselines (1)');
+      await runGateway(ctx);
+    }
+    if (only.has('b')) {
+      say('(b) authentication + baseline (3)');
+      await runAuth(ctx);
+    }
+    if (only.has('c')) {
+      say('(c) play + baseline (2)');
+      await runPlay(ctx);
+    }
+    if (only.has('d')) {
+      say('(d) idle sessions');
+      await runIdle(ctx);
+    }
+    if (only.has('f')) {
+      say('(f) authentication storm');
+      await runStorm(ctx);
+    }
+  } finally {
+    await redis.child.stop();
+  }
+  const wall = (Date.now() - started) / 1000;
+  const date = new Date().toISOString().slice(0, 10);
+  const table = markdownTable(rows);
+  const doc =
+    `# Circles benchmark, ${date} (${quick ? 'quick' : 'full'} run, ${wall.toFixed(0)} s)\n\n` +
+    `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, Node ${process.version}. ` +
+    (HAS_TASKSET ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned. ` : 'Unpinned (no taskset). ') +
+    `Baselines ran in this same run; ratio = ours / baseline. Reproduce: \`npm run bench\`.\n\n${table}\n`;
+  process.stdout.write(`\n${table}\n\nwall time ${wall.toFixed(1)} s\n`);
+  const dir = path.resolve(__dirname, '../../bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${date}${quick ? '-quick' : ''}.md`), doc);
+  if (rows.some((r) => r.met === false)) process.stderr.write('some targets were missed (see "met?")\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

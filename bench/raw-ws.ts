@@ -1,0 +1,170 @@
+/**
+ * A minimal WebSocket client on a raw TCP socket, for the load generator only. Node's `ws`
+ * client costs more CPU per message than uWS spends serving it, so a `ws`-based generator
+ * would measure itself. This one writes many frames in one socket write, masks with the
+ * all-zero key (legal per RFC 6455 §5.3 and a no-op XOR), and hands text payloads up as
+ * strings without copying more than once. Unfragmented text frames only — what our
+ * servers send; pings are answered so idle sessions survive.
+ */
+import * as net from 'node:net';
+
+const HANDSHAKE_END = Buffer.from('\r\n\r\n');
+
+export class RawWs {
+  private pending: Buffer | null = null;
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  closed = false;
+  onMessage: (text: string) => void = () => undefined;
+  onClose: () => void = () => undefined;
+
+  private constructor(private readonly sock: net.Socket) {
+    sock.setNoDelay(true);
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('close', () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.onClose();
+    });
+    sock.on('error', () => undefined);
+  }
+
+  /** Opens ws://127.0.0.1:port/path; rejects on refusal, a non-101 answer or `timeoutMs`. */
+  static connect(port: number, path: string, timeoutMs = 10_000): Promise<RawWs> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port });
+      let head = Buffer.alloc(0);
+      const timer = setTimeout(() => fail(new Error('websocket handshake timeout')), timeoutMs);
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        sock.removeAllListeners('data');
+        sock.destroy();
+        reject(err);
+      };
+      sock.once('error', fail);
+      sock.once('connect', () => {
+        sock.write(
+          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+      });
+      const onHead = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf(HANDSHAKE_END);
+        if (end < 0) return;
+        sock.removeListener('data', onHead);
+        sock.removeListener('error', fail);
+        clearTimeout(timer);
+        const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+        if (!/ 101 /.test(status)) {
+          sock.destroy();
+          reject(new Error(`upgrade refused: ${status}`));
+          return;
+        }
+        const ws = new RawWs(sock);
+        resolve(ws);
+        const rest = head.subarray(end + 4);
+        if (rest.length) ws.onData(rest);
+      };
+      sock.on('data', onHead);
+    });
+  }
+
+  /** Queues one text frame; frames queued in the same tick leave in one write. */
+  send(text: string): void {
+    const len = Buffer.byteLength(text);
+    const hdr = len < 126 ? 6 : len < 65536 ? 8 : 14;
+    const frame = Buffer.allocUnsafe(hdr + len);
+    frame[0] = 0x81;
+    if (len < 126) {
+      frame[1] = 0x80 | len;
+    } else if (len < 65536) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(len, 2);
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeBigUInt64BE(BigInt(len), 2);
+    }
+    frame.writeUInt32BE(0, hdr - 4); // zero mask key
+    frame.write(text, hdr);
+    this.out.push(frame);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushQueued = false;
+    if (this.out.length === 0 || this.closed) {
+      this.out = [];
+      return;
+    }
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    this.sock.write(data);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    let off = 0;
+    while (buf.length - off >= 2) {
+      const op = buf[off]! & 0x0f;
+      let len = buf[off + 1]! & 0x7f;
+      let hdr = 2;
+      if (len === 126) {
+        if (buf.length - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        hdr = 4;
+      } else if (len === 127) {
+        if (buf.length - off < 10) break;
+        len = Number(buf.readBigUInt64BE(off + 2));
+        hdr = 10;
+      }
+      if (buf.length - off < hdr + len) break;
+      const start = off + hdr;
+      off = start + len;
+      if (op === 0x1) this.onMessage(buf.toString('utf8', start, off));
+      else if (op === 0x9) this.sendControl(0xa, buf.subarray(start, off));
+      else if (op === 0x8) {
+        this.close();
+        this.onClose();
+        return;
+      }
+    }
+    if (off < buf.length) {
+      buf = buf.subarray(off);
+      this.pending = Buffer.from(buf); // copy: the chunk may be reused by the socket
+    }
+  }
+
+  private sendControl(op: number, payload: Buffer): void {
+    const frame = Buffer.alloc(6 + payload.length);
+    frame[0] = 0x80 | op;
+    frame[1] = 0x80 | payload.length;
+    payload.copy(frame, 6);
+    this.out.push(frame);
+    this.flush();
+  }
+}
+
+/** The numeric `"id":N` of a JSON-RPC response without parsing it (ids are ours: integers). */
+export function responseId(text: string): number {
+  const i = text.indexOf('"id":');
+  if (i < 0) return -1;
+  let n = 0;
+  let j = i + 5;
+  for (;;) {
+    const c = text.charCodeAt(j++);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+  }
+  return j === i + 6 ? -1 : n;
+}

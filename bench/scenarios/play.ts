@@ -1,0 +1,87 @@
+/**
+ * (c) `play` of `40 + 2` through Redis and a circles-worker at 1, 16 and 128 in flight (one
+ * request per connection), against baseline (2): the raw Redis queue round trip at the same
+ * concurrency, with a trivial consumer process, batched pops on both sides.
+ */
+import { runLoad, summarise } from '../load-generator';
+import { ANY_CPU, startNode } from '../procs';
+import type { Row } from '../report';
+import { measureRpc, ms, startCircles, type BenchContext, type Measured } from './context';
+
+const PLAY = { prefix: '{"jsonrpc":"2.0","id":', suffix: ',"method":"play","params":{"script":"40 + 2"}}' };
+const LEVELS = [1, 16, 128];
+
+async function rawRedis(ctx: BenchContext, inflight: number) {
+  const queue = `bench:raw:${inflight}`;
+  const reply = `bench:raw-reply:${inflight}`;
+  const consumer = await startNode('redis-consumer', 'bench/baselines/redis-consumer.js', [ctx.redisUrl, queue, reply, '64'], /consumer ready/, {
+    cpus: ANY_CPU,
+  });
+  try {
+    const run = await runLoad([
+      {
+        mode: 'redis',
+        redisUrl: ctx.redisUrl,
+        queue,
+        replyQueue: reply,
+        inflight,
+        popBatch: 256,
+        warmupMs: ctx.warmupMs,
+        durationMs: ctx.durationMs,
+        maxRequests: 10_000_000,
+      },
+    ]);
+    return { ...summarise(run.results), genCpuPct: run.genCpuPct };
+  } finally {
+    await consumer.stop();
+  }
+}
+
+export async function runPlay(ctx: BenchContext): Promise<Row[]> {
+  const raw = new Map<number, Awaited<ReturnType<typeof rawRedis>>>();
+  for (const n of LEVELS) {
+    raw.set(n, await rawRedis(ctx, n));
+    process.stderr.write(`  raw redis ${n} in flight: ${Math.round(raw.get(n)!.rate)}/s p99 ${ms(raw.get(n)!.p99Us).toFixed(2)} ms\n`);
+  }
+  const server = await startCircles(ctx, 'c-circles');
+  const worker = await startNode('c-worker', 'cmd/circles-worker.js', ['-k', ctx.circle, '--redis-url', ctx.redisUrl, '--log-level', 'warn'], /worker ready/, {
+    cpus: ANY_CPU,
+  });
+  const ours = new Map<number, Measured>();
+  try {
+    for (const n of LEVELS) {
+      ours.set(n, await measureRpc(ctx, server, n, 1, PLAY, `/${ctx.circle}`));
+      const m = ours.get(n)!;
+      process.stderr.write(`  play ${n} in flight: ${Math.round(m.rate)}/s p50 ${ms(m.p50Us).toFixed(2)} p99 ${ms(m.p99Us).toFixed(2)} ms errors ${m.errors}\n`);
+    }
+  } finally {
+    await Promise.allSettled([server.stop(), worker.stop()]);
+  }
+  const rows: Row[] = [];
+  for (const n of LEVELS) {
+    const o = ours.get(n)!;
+    const b = raw.get(n)!;
+    const key = n === 128;
+    const row: Row = {
+      scenario: `(c) play \`40 + 2\`, ${n} in flight vs raw Redis round trip (BLMPOP batches)`,
+      ours: o.rate,
+      baseline: b.rate,
+      unit: '/s',
+      ratio: o.rate / b.rate,
+      target: key ? '≥ 0.60, p99 < 20 ms' : '',
+      met: key ? o.rate / b.rate >= 0.6 && o.p99Us < 20_000 && o.errors === 0 : undefined,
+      detail: {
+        'p50 ms': Number(ms(o.p50Us).toFixed(2)),
+        'p99 ms': Number(ms(o.p99Us).toFixed(2)),
+        'raw p50 ms': Number(ms(b.p50Us).toFixed(2)),
+        'raw p99 ms': Number(ms(b.p99Us).toFixed(2)),
+        'gateway µs/play': Number(o.serverUsPerOp.toFixed(1)),
+        errors: o.errors,
+        'generator CPU %': Math.round(o.genCpuPct),
+      },
+    };
+    rows.push(row);
+    ctx.emit(row);
+  }
+  return rows;
+}

@@ -1,0 +1,64 @@
+/**
+ * (f) Authentication storm: many parallel fresh-session logins while 16 bystander sessions
+ * run `whoami` one at a time; their p99 against the same 16 sessions with no storm. The
+ * storm and the bystanders run on separate generator threads.
+ */
+import { runLoad, summarise } from '../load-generator';
+import type { AuthTask, RpcTask } from '../load-protocol';
+import type { Row } from '../report';
+import { ms, startCircles, WHOAMI, type BenchContext } from './context';
+
+export async function runStorm(ctx: BenchContext): Promise<Row[]> {
+  const server = await startCircles(ctx, 'f-circles');
+  const parallel = ctx.quick ? 128 : 256;
+  const window = ctx.durationMs * 2;
+  const bystanders = (delay: number): RpcTask => ({
+    mode: 'rpc',
+    port: server.port,
+    path: `/${ctx.circle}`,
+    conns: 16,
+    depth: 1,
+    ...WHOAMI,
+    warmupMs: ctx.warmupMs,
+    durationMs: window,
+    maxRequests: 5_000_000,
+    startDelayMs: delay,
+  });
+  try {
+    const quiet = summarise((await runLoad([bystanders(0)])).results);
+    // The storm ramps up for 1 s before the bystanders start, and outlasts them.
+    const storm: AuthTask[] = [0, 1].map(() => ({
+      mode: 'auth',
+      port: server.port,
+      path: `/${ctx.circle}`,
+      parallel: parallel / 2,
+      warmupMs: 0,
+      durationMs: 1000 + ctx.warmupMs + window + 1000,
+      maxRequests: 1_000_000,
+    }));
+    const run = await runLoad([bystanders(1000), ...storm]);
+    const loud = summarise(run.results.slice(0, 1));
+    const logins = summarise(run.results.slice(1));
+    const ratio = loud.p99Us / quiet.p99Us;
+    const row: Row = {
+      scenario: `(f) bystander whoami p99 under a ${parallel}-way login storm vs quiet`,
+      ours: ms(loud.p99Us),
+      baseline: ms(quiet.p99Us),
+      unit: 'ms',
+      ratio,
+      target: '≤ 2.00',
+      met: ratio <= 2 && loud.errors === 0,
+      detail: {
+        'storm logins/s': Math.round(logins.rate),
+        'storm p50 login ms': Number(ms(logins.p50Us).toFixed(0)),
+        'bystander p50 ms quiet/storm': `${ms(quiet.p50Us).toFixed(2)}/${ms(loud.p50Us).toFixed(2)}`,
+        'bystander msg/s quiet/storm': `${Math.round(quiet.rate)}/${Math.round(loud.rate)}`,
+        'generator CPU %': Math.round(run.genCpuPct),
+      },
+    };
+    ctx.emit(row);
+    return [row];
+  } finally {
+    await server.stop();
+  }
+}
