@@ -346,6 +346,25 @@ describe('gateway over loopback', () => {
       await tight.stop();
     });
 
+    it('drops a peer that stops answering pings after the idle timeout', async () => {
+      const idle = await startGateway(redis.url, gw.namespace, { idleTimeoutSeconds: 8 }, { verifier });
+      const alive = await RpcClient.connect(`${idle.url}/${CIRCLE}`); // answers pings (ws does)
+      const dead = await RpcClient.connect(`${idle.url}/${CIRCLE}`);
+      (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const started = Date.now();
+      let gauge = '';
+      while (Date.now() - started < 25_000) {
+        gauge = (await (await fetch(`${idle.http}/metrics`)).text()).match(/circles_connections_open (\d+)/)![1]!;
+        if (gauge === '1') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(gauge).toBe('1');
+      expect((await alive.call('whoami')).circle).toBe(CIRCLE);
+      await alive.close();
+      dead.ws.terminate();
+      await idle.stop();
+    }, 40_000);
+
     it('counts plays and connections in /metrics', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       await login(c, randomWallet());

@@ -1,54 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'redis';
-import ts from 'typescript';
 import { keyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
+import { buildOnce } from './support/cli';
 import { freePort, startRedis, type TestRedis } from './support/redis-server';
 
-const REPO = path.resolve(__dirname, '..');
 const CIRCLE = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
 /** The same key, uncompressed, upper case, with 0x. */
 const CIRCLE_UNCOMPRESSED =
   '0x0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8';
-
-/**
- * Builds the sources as `npm run build` would (CommonJS files side by side, so the script
- * thread loads as compiled JS) into a temporary directory, by transpiling each file: works
- * from a clean clone, never touches the shared dist/, and does not depend on the rest of
- * the tree type-checking at this moment.
- */
-function buildWorker(outDir: string): string {
-  const skip = new Set(['node_modules', 'dist', 'specs', 'bench', 'coverage']);
-  const sources: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
-      const relative = path.join(dir, entry.name);
-      if (entry.isDirectory() && !skip.has(entry.name) && !entry.name.startsWith('.')) walk(relative);
-      else if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
-        sources.push(relative);
-    }
-  };
-  walk('');
-  for (const source of sources) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(REPO, source), 'utf8'), {
-      fileName: source,
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    });
-    const target = path.join(outDir, source.replace(/\.ts$/, '.js'));
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, outputText);
-  }
-  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
-  return path.join(outDir, 'cmd', 'circles-worker.js');
-}
 
 interface Run {
   readonly child: ChildProcess;
@@ -57,7 +19,6 @@ interface Run {
   readonly exited: Promise<number | null>;
 }
 
-let buildDir: string;
 let cli: string;
 let redis: TestRedis;
 let client: ReturnType<typeof createClient>;
@@ -83,8 +44,7 @@ async function ready(run: Run, timeoutMs = 15_000): Promise<void> {
 }
 
 beforeAll(async () => {
-  buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-worker-cli-'));
-  cli = buildWorker(buildDir);
+  cli = path.join(buildOnce(), 'cmd', 'circles-worker.js');
   redis = await startRedis();
   client = createClient({ url: redis.url });
   await client.connect();
@@ -100,7 +60,6 @@ afterEach(async () => {
 afterAll(async () => {
   client.destroy();
   await redis.stop();
-  fs.rmSync(buildDir, { recursive: true, force: true });
 });
 
 describe('circles-worker command', () => {
