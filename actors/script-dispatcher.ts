@@ -1,6 +1,6 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Logger } from '../log';
-import type { DispatchBackend } from '../queue/dispatch-backend';
+import type { DispatchBackend, NewTask } from '../queue/dispatch-backend';
 import type { TaskReply } from '../queue/task';
 import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
 
@@ -30,8 +30,9 @@ export type DispatcherMsg =
   | PlayMsg
   | EnqueueMsg
   | { readonly type: 'replies'; readonly replies: readonly TaskReply[] }
-  | { readonly type: 'timeout'; readonly taskId: string }
-  | { readonly type: 'submit-failed'; readonly taskId: string; readonly reason: string };
+  | { readonly type: 'flush' }
+  | { readonly type: 'sweep' }
+  | { readonly type: 'submit-failed'; readonly taskIds: readonly string[]; readonly reason: string };
 
 export interface DispatcherDeps {
   backend: DispatchBackend;
@@ -41,52 +42,76 @@ export interface DispatcherDeps {
 }
 
 interface Pending {
-  replyTo: Ref<PlayResultMsg>;
-  timer: NodeJS.Timeout;
+  readonly replyTo: Ref<PlayResultMsg>;
+  /** performance.now() after which the play answers -32003. */
+  readonly deadline: number;
 }
 
-type State = Map<string, Pending>;
+interface State {
+  /** Plays waiting for their result, in the order they started (so also by deadline). */
+  readonly pending: Map<string, Pending>;
+  /** Tasks to submit at the next flush, and who to tell for enqueues. */
+  outbox: { task: NewTask; enqueued?: Ref<EnqueuedMsg> }[];
+}
 
 function settle(state: State, taskId: string, outcome: PlayOutcome): void {
-  const p = state.get(taskId);
+  const p = state.pending.get(taskId);
   if (!p) return; // already answered (e.g. timed out before a late reply)
-  state.delete(taskId);
-  clearTimeout(p.timer);
+  state.pending.delete(taskId);
   dispatch(p.replyTo, { type: 'play-result', taskId, outcome });
 }
 
+const taskOf = (m: PlayMsg | EnqueueMsg): NewTask => ({
+  taskId: m.taskId,
+  script: m.script,
+  callerId: m.callerId,
+  contextId: m.contextId,
+  input: m.input,
+});
+
 /**
- * The one ScriptDispatcher per server. It never awaits Redis inside its handler: the
- * submit runs on its own and reports failure as a message, replies arrive in batches from
- * the backend's single reader loop, and each play's timeout is a message to itself.
+ * The one ScriptDispatcher per server. It never awaits Redis inside its handler. Tasks
+ * arriving together are submitted together: the first one queues a `flush` message behind
+ * whatever is already in the mailbox, so one dispatcher turn's worth of plays costs one
+ * round trip. Replies arrive in batches from the backend's single reader loop. Timeouts
+ * come from one periodic sweep over the pending table (kept in start order, so the sweep
+ * stops at the first play still in time) instead of a timer per play.
  */
 export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: DispatcherDeps): Ref<DispatcherMsg> {
   const hashTtl = Math.ceil(deps.playTimeoutMs / 1000) + deps.taskTtlSeconds;
+  const sweepEveryMs = Math.min(250, Math.max(10, Math.floor(deps.playTimeoutMs / 10)));
+  let sweeper: NodeJS.Timeout | undefined;
+  const queue = (state: State, self: Ref<DispatcherMsg>, entry: State['outbox'][number]): void => {
+    if (state.outbox.push(entry) === 1) dispatch(self, { type: 'flush' });
+  };
   const ref: Ref<DispatcherMsg> = spawn(
     parent as Ref<never>,
     (state: State, msg: DispatcherMsg, ctx): State => {
       switch (msg.type) {
-        case 'play': {
-          const timer = setTimeout(() => dispatch(ctx.self, { type: 'timeout', taskId: msg.taskId }), deps.playTimeoutMs);
-          state.set(msg.taskId, { replyTo: msg.replyTo, timer });
-          deps.backend
-            .submit(
-              { taskId: msg.taskId, script: msg.script, callerId: msg.callerId, contextId: msg.contextId, input: msg.input },
-              hashTtl,
-            )
-            .catch((err: Error) => dispatch(ctx.self, { type: 'submit-failed', taskId: msg.taskId, reason: err.message }));
+        case 'play':
+          state.pending.set(msg.taskId, { replyTo: msg.replyTo, deadline: performance.now() + deps.playTimeoutMs });
+          queue(state, ctx.self, { task: taskOf(msg) });
           return state;
-        }
-        case 'enqueue': {
+        case 'enqueue':
           // Not in the pending table: nobody waits for the script, so its reply (if any)
           // is dropped by settle() like a late one.
-          const { replyTo, taskId } = msg;
-          deps.backend
-            .submit({ taskId, script: msg.script, callerId: msg.callerId, contextId: msg.contextId, input: msg.input }, hashTtl)
-            .then(
-              () => dispatch(replyTo, { type: 'enqueued', taskId, ok: true }),
-              (err: Error) => dispatch(replyTo, { type: 'enqueued', taskId, ok: false, reason: err.message }),
-            );
+          queue(state, ctx.self, { task: taskOf(msg), enqueued: msg.replyTo });
+          return state;
+        case 'flush': {
+          const batch = state.outbox;
+          state.outbox = [];
+          if (batch.length === 0) return state;
+          deps.backend.submitBatch(batch.map((b) => b.task), hashTtl).then(
+            () => {
+              for (const b of batch) if (b.enqueued) dispatch(b.enqueued, { type: 'enqueued', taskId: b.task.taskId, ok: true });
+            },
+            (err: Error) => {
+              for (const b of batch) {
+                if (b.enqueued) dispatch(b.enqueued, { type: 'enqueued', taskId: b.task.taskId, ok: false, reason: err.message });
+              }
+              dispatch(ctx.self, { type: 'submit-failed', taskIds: batch.map((b) => b.task.taskId), reason: err.message });
+            },
+          );
           return state;
         }
         case 'replies':
@@ -100,26 +125,33 @@ export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: 
             );
           }
           return state;
-        case 'timeout':
-          settle(state, msg.taskId, { ok: false, kind: 'timeout' });
+        case 'sweep': {
+          const now = performance.now();
+          for (const [taskId, p] of state.pending) {
+            if (p.deadline > now) break;
+            settle(state, taskId, { ok: false, kind: 'timeout' });
+          }
           return state;
+        }
         case 'submit-failed':
-          deps.logger.warn({ taskId: msg.taskId, reason: msg.reason }, 'task backend refused a task');
-          settle(state, msg.taskId, { ok: false, kind: 'unavailable', reason: msg.reason });
+          deps.logger.warn({ tasks: msg.taskIds.length, reason: msg.reason }, 'task backend refused tasks');
+          for (const taskId of msg.taskIds) settle(state, taskId, { ok: false, kind: 'unavailable', reason: msg.reason });
           return state;
       }
     },
     name,
     {
-      initialStateFunc: () => new Map<string, Pending>(),
+      initialStateFunc: (ctx): State => {
+        sweeper = setInterval(() => dispatch(ctx.self, { type: 'sweep' }), sweepEveryMs);
+        sweeper.unref();
+        return { pending: new Map(), outbox: [] };
+      },
       // The pending table is the only record of who waits for what: keep it across a fault.
       onCrash: (_msg, err, ctx) => {
         deps.logger.error({ err: err?.message }, 'ScriptDispatcher fault; resuming');
         return ctx.resume;
       },
-      afterStop: (state: State) => {
-        for (const p of state.values()) clearTimeout(p.timer);
-      },
+      afterStop: () => clearInterval(sweeper),
     },
   );
   return ref;

@@ -82,8 +82,11 @@ export class Session implements RpcHandler {
     }
     switch (method) {
       case 'whoami': {
-        const p = parseParams('whoami', call.params);
-        if (!p.ok) return respond({ error: p.error });
+        // the common no-params call skips zod: this is the hot path of an idle session
+        if (call.params !== undefined) {
+          const p = parseParams('whoami', call.params);
+          if (!p.ok) return respond({ error: p.error });
+        }
         return respond({ result: { authenticated: this.identity !== null, pubkey: this.identity, circle: this.deps.circle } });
       }
       case 'fetch_nonce': {

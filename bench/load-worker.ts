@@ -93,15 +93,15 @@ async function runRpc(t: RpcTask): Promise<LoadResult> {
     ws.send(t.prefix + id + t.suffix);
   };
   for (const ws of socks) {
-    ws.onMessage = (text) => {
-      const id = responseId(text);
+    ws.onFrame = (buf, start, end) => {
+      const { id, isError } = responseId(buf, start, end);
       const at = sentAt.get(id);
       if (at === undefined) return;
       sentAt.delete(id);
       if (w.measuring) {
         hist.record((performance.now() - at) * 1000);
         count++;
-        if (text.includes('"error":')) errors++;
+        if (isError) errors++;
       }
       if (w.stopped && sentAt.size === 0) drained();
       sendOne(ws);

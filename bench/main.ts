@@ -53,44 +53,34 @@ async function main(): Promise<void> {
     redisUrl: redis.url,
     circle: publicKeyOf(sk),
     profileDir: profileDir ? path.resolve(profileDir) : undefined,
-    warmupMs: quick ? 300 : 1000,
-    durationMs: quick ? 1000 : 3000,
+    warmupMs: quick ? 250 : 500,
+    durationMs: quick ? 800 : 2000,
     emit: (row) => {
       rows.push(row);
       process.stdout.write(`${jsonLine(row)}\n`);
     },
   };
   const say = (s: string): boolean => process.stderr.write(`${s}\n`);
+  const load0 = os.loadavg()[0]!;
   say(
-    `circles bench (${quick ? 'quick' : 'full'}): ${os.availableParallelism()} CPUs, ` +
+    `circles bench (${quick ? 'quick' : 'full'}): ${os.cpus().length} CPUs, load average ${load0.toFixed(2)}, ` +
       (HAS_TASKSET ? `server pinned to CPU ${SERVER_CPU}, generator (${GENERATOR_THREADS} threads) to CPU ${GENERATOR_CPU}` : 'no taskset: unpinned') +
       `; logs in ${LOG_DIR}`,
   );
   try {
-    if (only.has('e')) {
-      say('(e) engine');
-      runEngine(ctx);
-    }
-    if (only.has('a')) {
-      say('(a) gateway + baselines (1)');
-      await runGateway(ctx);
-    }
-    if (only.has('b')) {
-      say('(b) authentication + baseline (3)');
-      await runAuth(ctx);
-    }
-    if (only.has('c')) {
-      say('(c) play + baseline (2)');
-      await runPlay(ctx);
-    }
-    if (only.has('d')) {
-      say('(d) idle sessions');
-      await runIdle(ctx);
-    }
-    if (only.has('f')) {
-      say('(f) authentication storm');
-      await runStorm(ctx);
-    }
+    const phase = async (id: string, title: string, run: () => unknown): Promise<void> => {
+      if (!only.has(id)) return;
+      const t0 = Date.now();
+      say(title);
+      await run();
+      say(`  … ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    };
+    await phase('e', '(e) engine', () => runEngine(ctx));
+    await phase('a', '(a) gateway + baselines (1)', () => runGateway(ctx));
+    await phase('b', '(b) authentication + baseline (3)', () => runAuth(ctx));
+    await phase('c', '(c) play + baseline (2)', () => runPlay(ctx));
+    await phase('d', '(d) idle sessions', () => runIdle(ctx));
+    await phase('f', '(f) authentication storm', () => runStorm(ctx));
   } finally {
     await redis.child.stop();
   }
@@ -99,7 +89,8 @@ async function main(): Promise<void> {
   const table = markdownTable(rows);
   const doc =
     `# Circles benchmark, ${date} (${quick ? 'quick' : 'full'} run, ${wall.toFixed(0)} s)\n\n` +
-    `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, Node ${process.version}. ` +
+    `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}; 1-minute load average ` +
+    `${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end (other work on the machine skews figures). ` +
     (HAS_TASKSET ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned. ` : 'Unpinned (no taskset). ') +
     `Baselines ran in this same run; ratio = ours / baseline. Reproduce: \`npm run bench\`.\n\n${table}\n`;
   process.stdout.write(`\n${table}\n\nwall time ${wall.toFixed(1)} s\n`);

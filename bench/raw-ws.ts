@@ -12,10 +12,14 @@ const HANDSHAKE_END = Buffer.from('\r\n\r\n');
 
 export class RawWs {
   private pending: Buffer | null = null;
-  private out: Buffer[] = [];
+  /** Outgoing frames are written straight into one buffer and leave in one write per tick. */
+  private out = Buffer.allocUnsafe(64 * 1024);
+  private outLen = 0;
   private flushQueued = false;
   closed = false;
   onMessage: (text: string) => void = () => undefined;
+  /** Raw text payload `buf[start, end)`; the hot path reads ids from bytes, never decoding. */
+  onFrame: (buf: Buffer, start: number, end: number) => void = (buf, start, end) => this.onMessage(buf.toString('utf8', start, end));
   onClose: () => void = () => undefined;
 
   private constructor(private readonly sock: net.Socket) {
@@ -74,35 +78,45 @@ export class RawWs {
   send(text: string): void {
     const len = Buffer.byteLength(text);
     const hdr = len < 126 ? 6 : len < 65536 ? 8 : 14;
-    const frame = Buffer.allocUnsafe(hdr + len);
-    frame[0] = 0x81;
+    this.reserve(hdr + len);
+    const o = this.out;
+    let at = this.outLen;
+    o[at] = 0x81;
     if (len < 126) {
-      frame[1] = 0x80 | len;
+      o[at + 1] = 0x80 | len;
     } else if (len < 65536) {
-      frame[1] = 0x80 | 126;
-      frame.writeUInt16BE(len, 2);
+      o[at + 1] = 0x80 | 126;
+      o.writeUInt16BE(len, at + 2);
     } else {
-      frame[1] = 0x80 | 127;
-      frame.writeBigUInt64BE(BigInt(len), 2);
+      o[at + 1] = 0x80 | 127;
+      o.writeBigUInt64BE(BigInt(len), at + 2);
     }
-    frame.writeUInt32BE(0, hdr - 4); // zero mask key
-    frame.write(text, hdr);
-    this.out.push(frame);
+    at += hdr;
+    o.writeUInt32BE(0, at - 4); // zero mask key
+    o.write(text, at);
+    this.outLen = at + len;
     if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(() => this.flush());
     }
   }
 
+  private reserve(n: number): void {
+    if (this.outLen + n <= this.out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLen + n));
+    this.out.copy(bigger, 0, 0, this.outLen);
+    this.out = bigger;
+  }
+
   flush(): void {
     this.flushQueued = false;
-    if (this.out.length === 0 || this.closed) {
-      this.out = [];
+    if (this.outLen === 0 || this.closed) {
+      this.outLen = 0;
       return;
     }
-    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-    this.out = [];
-    this.sock.write(data);
+    // A copy: the socket may hold on to what it was given while we refill `out`.
+    this.sock.write(Buffer.from(this.out.subarray(0, this.outLen)));
+    this.outLen = 0;
   }
 
   close(): void {
@@ -131,7 +145,7 @@ export class RawWs {
       if (buf.length - off < hdr + len) break;
       const start = off + hdr;
       off = start + len;
-      if (op === 0x1) this.onMessage(buf.toString('utf8', start, off));
+      if (op === 0x1) this.onFrame(buf, start, off);
       else if (op === 0x9) this.sendControl(0xa, buf.subarray(start, off));
       else if (op === 0x8) {
         this.close();
@@ -146,25 +160,35 @@ export class RawWs {
   }
 
   private sendControl(op: number, payload: Buffer): void {
-    const frame = Buffer.alloc(6 + payload.length);
-    frame[0] = 0x80 | op;
-    frame[1] = 0x80 | payload.length;
-    payload.copy(frame, 6);
-    this.out.push(frame);
+    this.reserve(6 + payload.length);
+    this.out[this.outLen] = 0x80 | op;
+    this.out[this.outLen + 1] = 0x80 | payload.length;
+    this.out.writeUInt32BE(0, this.outLen + 2);
+    payload.copy(this.out, this.outLen + 6);
+    this.outLen += 6 + payload.length;
     this.flush();
   }
 }
 
-/** The numeric `"id":N` of a JSON-RPC response without parsing it (ids are ours: integers). */
-export function responseId(text: string): number {
-  const i = text.indexOf('"id":');
-  if (i < 0) return -1;
+const ID = Buffer.from('"id":');
+
+/**
+ * The integer `"id":N` of a JSON-RPC response in `buf[start, end)` without decoding it (ids
+ * are ours), or -1; `isError` tells whether `"error"` follows the id, as both our server and
+ * the baselines write `{"jsonrpc","id",result|error}` in that order.
+ */
+export function responseId(buf: Buffer, start: number, end: number): { id: number; isError: boolean } {
+  const i = buf.indexOf(ID, start);
+  if (i < 0 || i >= end) return { id: -1, isError: false };
   let n = 0;
   let j = i + 5;
-  for (;;) {
-    const c = text.charCodeAt(j++);
+  for (; j < end; j++) {
+    const c = buf[j]!;
     if (c < 48 || c > 57) break;
     n = n * 10 + (c - 48);
   }
-  return j === i + 6 ? -1 : n;
+  if (j === i + 5) return { id: -1, isError: false };
+  // `,"e` after the id is an error; anything else but `,"r` falls back to a search.
+  const isError = buf[j + 2] === 0x65 || (buf[j + 2] !== 0x72 && buf.subarray(start, end).includes('"error":'));
+  return { id: n, isError };
 }

@@ -50,6 +50,8 @@ export interface DispatchBackend {
   start(onReplies: (replies: TaskReply[]) => void): Promise<void>;
   /** Writes the task and queues it for its circle; rejects with BackendUnavailableError at once when down. */
   submit(task: NewTask, hashTtlSeconds: number): Promise<void>;
+  /** The same for several tasks, in one round trip and atomically (all or none). */
+  submitBatch(tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void>;
   health(): Promise<BackendHealth>;
   /** True the first time `key` is marked within `ttlSeconds` (webhook redelivery). */
   markOnce(key: string, ttlSeconds: number): Promise<boolean>;

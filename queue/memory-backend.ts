@@ -41,7 +41,7 @@ export class MemoryTaskBackend {
   dispatch(): DispatchBackend {
     const replyQueue = `embedded:reply:${randomUUID()}`;
     let closed = false;
-    return {
+    const backend: DispatchBackend = {
       description: 'embedded',
       keys: keyBuilder(),
       start: async (onReplies) => {
@@ -55,6 +55,9 @@ export class MemoryTaskBackend {
         this.hashes.set(task.taskId, { value: fields, expiresAt: this.clock() + hashTtlSeconds * 1000 });
         this.queue(task.contextId).unshift(task.taskId);
         this.wake();
+      },
+      submitBatch: async (tasks, hashTtlSeconds) => {
+        for (const t of tasks) await backend.submit(t, hashTtlSeconds);
       },
       health: async (): Promise<BackendHealth> => (closed ? { ok: false, reason: 'backend closed' } : { ok: true }),
       markOnce: async (key, ttlSeconds) => {
@@ -71,6 +74,7 @@ export class MemoryTaskBackend {
         this.replyHandlers.delete(replyQueue);
       },
     };
+    return backend;
   }
 
   /** A worker's side, for its circles. */

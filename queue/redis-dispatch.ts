@@ -3,12 +3,13 @@ import { createClient } from 'redis';
 import type { Logger } from '../log';
 import {
   BackendUnavailableError,
-  pendingTaskFields,
   type BackendHealth,
   type DispatchBackend,
   type NewTask,
 } from './dispatch-backend';
 import { keyBuilder } from './keys';
+import { evalLua } from './lua';
+import { SUBMIT_TASKS } from './submit-script';
 import type { TaskReply } from './task';
 
 type Client = ReturnType<typeof createClient>;
@@ -43,6 +44,9 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
   const client: Client = createClient({
     url: options.url,
     disableOfflineQueue: true,
+    // node-redis 6 arms a 5 s AbortSignal timer per command by default: a measurable cost per
+    // submit and wrong for the blocking reply read; a dropped connection still fails commands.
+    commandOptions: { timeout: 0 },
     socket: { reconnectStrategy: reconnectDelay, connectTimeout: 2000 },
   });
   const reader: Client = client.duplicate();
@@ -85,6 +89,22 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
     }
   };
 
+const submitBatch = async (tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void> => {
+    if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+    if (tasks.length === 0) return;
+    const keyList: string[] = [];
+    const args: string[] = [String(hashTtlSeconds), replyKey, new Date().toISOString()];
+    for (const t of tasks) {
+      keyList.push(keys.task(t.taskId), keys.workQueue(t.contextId));
+      args.push(t.taskId, t.script, t.callerId, t.contextId, t.input ?? '');
+    }
+    try {
+      await evalLua(client, SUBMIT_TASKS, keyList, args);
+    } catch (err) {
+      throw new BackendUnavailableError((err as Error).message);
+    }
+  };
+
   return {
     description: options.url,
     keys,
@@ -100,22 +120,8 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
       if (!waited) log.warn({ url: options.url }, 'redis is not reachable yet; plays are refused until it is');
       loop = readReplies(onReplies);
     },
-    async submit(task: NewTask, hashTtlSeconds: number) {
-      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
-      const hashKey = keys.task(task.taskId);
-      const fields = pendingTaskFields(task, replyKey, new Date().toISOString());
-      try {
-        // Sent in one tick, so node-redis pipelines them; order on the connection keeps
-        // the hash written before its id is queued.
-        await Promise.all([
-          client.hSet(hashKey, fields),
-          client.expire(hashKey, hashTtlSeconds),
-          client.lPush(keys.workQueue(task.contextId), task.taskId),
-        ]);
-      } catch (err) {
-        throw new BackendUnavailableError((err as Error).message);
-      }
-    },
+    submit: (task: NewTask, hashTtlSeconds: number) => submitBatch([task], hashTtlSeconds),
+    submitBatch,
     async health(): Promise<BackendHealth> {
       if (!client.isReady) return { ok: false, reason: 'redis is not connected' };
       try {

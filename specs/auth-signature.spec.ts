@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Wallet } from 'ethers';
 import { personalMessageDigest } from '../auth/eip191';
 import { normalizePubkey, generateKeyPair } from '../auth/keys';
-import { decodeSignature, verifyPersonalSignature } from '../auth/signature';
+import { nativeSecp256k1 } from '../auth/native-secp256k1';
+import { decodeSignature, verifyPersonalSignature as reference, verifyPersonalSignatureNative } from '../auth/signature';
 import { createVerifierPool } from '../auth/verify-pool';
 import { personalSign, publicKeyOf } from '../client/sign';
 
@@ -26,7 +27,14 @@ const flipHexByte = (hex: string, i: number): string => {
   return b.toString('hex');
 };
 
-describe('EIP-191 personal_sign vectors', () => {
+it('the native libsecp256k1 binding loads here (else the server falls back to @noble/curves)', () => {
+  expect(nativeSecp256k1).not.toBeNull();
+});
+
+describe.each([
+  ['@noble/curves (reference)', reference],
+  ['libsecp256k1 (native)', verifyPersonalSignatureNative],
+])('EIP-191 personal_sign vectors with %s', (_impl, verifyPersonalSignature) => {
   it('has vectors to check', () => expect(vectors.length).toBeGreaterThanOrEqual(3));
 
   it.each(vectors.map((v) => [v.message, v] as const))('digest and signature of %j', (_m, v) => {
@@ -59,6 +67,15 @@ describe('EIP-191 personal_sign vectors', () => {
       // most flips leave the curve; those that stay on it name another key
       if (other) expect(verifyPersonalSignature(v.message, v.signature, other)).toBe(false);
     }
+  });
+
+  it('accepts a high-s 64-byte signature like the reference does', () => {
+    const v = vectors[0]!;
+    const key = normalizePubkey(v.pubkey_compressed)!;
+    const n = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
+    const sig = strip(v.signature);
+    const highS = (n - BigInt(`0x${sig.slice(64, 128)}`)).toString(16).padStart(64, '0');
+    expect(verifyPersonalSignature(v.message, `${sig.slice(0, 64)}${highS}`, key)).toBe(true);
   });
 
   it('rejects malformed signatures', () => {

@@ -168,11 +168,34 @@ describe.each(factories)('%s task backend', (_name, make) => {
     expect(await p.worker.loadStore(A)).toEqual({});
   });
 
-  it('markOnce is true only the first time', async () => {
+  it('submits a batch atomically, each task to its own circle', async () => {
+    p = await make([A, B]);
+    const tasks = ['x', 'y', 'z'].map((script, i) => ({
+      taskId: randomUUID(),
+      script,
+      callerId: 'anonymous',
+      contextId: i === 1 ? B : A,
+      input: i === 2 ? '{"e":1}' : undefined,
+    }));
+    await p.dispatch.submitBatch(tasks, 120);
+    const held = await p.worker.take(10, 500);
+    expect(held.map((h) => h.taskId).sort()).toEqual(tasks.map((t) => t.taskId).sort());
+    const hashes = await p.worker.claimTasks(held, new Date().toISOString());
+    for (const [i, h] of held.entries()) {
+      const t = tasks.find((x) => x.taskId === h.taskId)!;
+      expect(h.circlePk).toBe(t.contextId);
+      expect(hashes[i]).toMatchObject({ script: t.script, contextId: t.contextId, status: 'pending' });
+      expect(hashes[i]!.input).toBe(t.input);
+    }
+  });
+
+  it('markOnce is true only the first time, and again after unmark', async () => {
     p = await make([A]);
     const key = `marker:${randomUUID()}`;
     expect(await p.dispatch.markOnce(key, 60)).toBe(true);
     expect(await p.dispatch.markOnce(key, 60)).toBe(false);
+    await p.dispatch.unmark(key);
+    expect(await p.dispatch.markOnce(key, 60)).toBe(true);
     expect((await p.dispatch.health()).ok).toBe(true);
   });
 });

@@ -368,12 +368,12 @@ describe('when the backend fails', () => {
     const flaky: DispatchBackend = {
       ...real,
       description: real.description,
-      submit: async (task, ttl) => {
+      submitBatch: async (tasks, ttl) => {
         if (failNext) {
           failNext = false;
           throw new BackendUnavailableError('injected failure');
         }
-        return real.submit(task, ttl);
+        return real.submitBatch(tasks, ttl);
       },
     };
     const gw = await startGateway(

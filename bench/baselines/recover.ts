@@ -1,11 +1,12 @@
 /**
  * Baseline (child process, pinned like the server): the single-core secp256k1 recovery rate
- * of exactly the function the server verifies with (auth/signature.ts verifyPersonalSignature,
- * @noble/curves), over fresh nonces as `authenticate` sees them. Prints one JSON line.
+ * of exactly the function the server verifies with (auth/signature.ts verifySignatureFast:
+ * libsecp256k1 when its binding loads, else @noble/curves), over fresh nonces as
+ * `authenticate` sees them. Prints one JSON line.
  * argv: <milliseconds>
  */
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { verifyPersonalSignature } from '../../auth/signature';
+import { signatureLibrary, verifySignatureFast } from '../../auth/signature';
 import { personalSign, publicKeyOf } from '../../client/sign';
 
 const ms = Number(process.argv[2]) || 2000;
@@ -21,12 +22,12 @@ const run = (budgetMs: number): number => {
   let n = 0;
   while (performance.now() < end) {
     const s = samples[n % samples.length]!;
-    if (!verifyPersonalSignature(s.nonce, s.sig, pk)) throw new Error('verification failed');
+    if (!verifySignatureFast(s.nonce, s.sig, pk)) throw new Error('verification failed');
     n++;
   }
   return n;
 };
-run(Math.min(500, ms / 2)); // warm-up: JIT and noble's precomputed tables
+run(Math.min(500, ms / 2)); // warm-up: JIT and precomputed tables
 const t0 = performance.now();
 const n = run(ms);
-process.stdout.write(`${JSON.stringify({ perSecond: n / ((performance.now() - t0) / 1000) })}\n`);
+process.stdout.write(`${JSON.stringify({ perSecond: n / ((performance.now() - t0) / 1000), library: signatureLibrary })}\n`);

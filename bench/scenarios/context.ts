@@ -1,5 +1,6 @@
 /** What every scenario gets from main.ts, and the helpers they share. */
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { GENERATOR_THREADS, runLoad, split, summarise, type LoadSummary } from '../load-generator';
 import type { RpcTask } from '../load-protocol';
 import { cpuMs, SERVER_CPU, startNode, type Child } from '../procs';
@@ -46,6 +47,8 @@ export interface Measured extends LoadSummary {
   genCpuPct: number;
   /** Server CPU time per completed operation, µs. */
   serverUsPerOp: number;
+  /** Server CPU over the run, % of one core (all its threads). */
+  serverCpuPct: number;
 }
 
 /** Closed-loop pipelined JSON-RPC against `server`: `conns` sockets × `depth` in flight. */
@@ -69,15 +72,23 @@ export async function measureRpc(
     maxRequests: 20_000_000,
   }));
   let cpu0 = 0;
+  let t0 = 0;
   const run = await runLoad(tasks, () => {
     cpu0 = cpuMs(server.pid);
+    t0 = performance.now();
     return Promise.resolve();
   });
   const serverMs = cpuMs(server.pid) - cpu0;
+  const wallMs = performance.now() - t0;
   const s = summarise(run.results);
   // Server CPU covers warm-up and drain too; spread over all operations of the run.
   const totalOps = s.count * ((ctx.warmupMs + ctx.durationMs) / ctx.durationMs);
-  return { ...s, genCpuPct: run.genCpuPct, serverUsPerOp: totalOps > 0 ? (serverMs * 1000) / totalOps : NaN };
+  return {
+    ...s,
+    genCpuPct: run.genCpuPct,
+    serverUsPerOp: totalOps > 0 ? (serverMs * 1000) / totalOps : NaN,
+    serverCpuPct: (serverMs / wallMs) * 100,
+  };
 }
 
 export const WHOAMI = { prefix: '{"jsonrpc":"2.0","id":', suffix: ',"method":"whoami"}' };

@@ -4,7 +4,9 @@
  * concurrency, with a trivial consumer process, batched pops on both sides.
  */
 import { runLoad, summarise } from '../load-generator';
-import { ANY_CPU, startNode } from '../procs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ANY_CPU, cpuMs, startNode } from '../procs';
 import type { Row } from '../report';
 import { measureRpc, ms, startCircles, type BenchContext, type Measured } from './context';
 
@@ -46,11 +48,17 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
   const server = await startCircles(ctx, 'c-circles');
   const worker = await startNode('c-worker', 'cmd/circles-worker.js', ['-k', ctx.circle, '--redis-url', ctx.redisUrl, '--log-level', 'warn'], /worker ready/, {
     cpus: ANY_CPU,
+    // The worker is half of the play path: profile it alongside the server when asked.
+    nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, 'c-worker')}`] : [],
   });
   const ours = new Map<number, Measured>();
+  const workerCpu = new Map<number, number>();
   try {
     for (const n of LEVELS) {
+      const w0 = cpuMs(worker.pid);
+      const t0 = performance.now();
       ours.set(n, await measureRpc(ctx, server, n, 1, PLAY, `/${ctx.circle}`));
+      workerCpu.set(n, ((cpuMs(worker.pid) - w0) / (performance.now() - t0)) * 100);
       const m = ours.get(n)!;
       process.stderr.write(`  play ${n} in flight: ${Math.round(m.rate)}/s p50 ${ms(m.p50Us).toFixed(2)} p99 ${ms(m.p99Us).toFixed(2)} ms errors ${m.errors}\n`);
     }
@@ -76,6 +84,8 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
         'raw p50 ms': Number(ms(b.p50Us).toFixed(2)),
         'raw p99 ms': Number(ms(b.p99Us).toFixed(2)),
         'gateway µs/play': Number(o.serverUsPerOp.toFixed(1)),
+        'gateway CPU %': Math.round(o.serverCpuPct),
+        'worker CPU %': Math.round(workerCpu.get(n)!),
         errors: o.errors,
         'generator CPU %': Math.round(o.genCpuPct),
       },
