@@ -109,6 +109,10 @@ export class Session implements RpcHandler {
     }
   }
 
+  onInternalError(call: RpcCall, error: unknown): void {
+    this.deps.logger.error({ err: error, method: call.method, circle: this.deps.circle }, 'method failed');
+  }
+
   private authenticate(call: RpcCall, respond: Respond): void {
     const p = parseParams('authenticate', call.params);
     if (!p.ok) return respond({ error: p.error });

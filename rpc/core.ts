@@ -19,6 +19,8 @@ export type Respond = (reply: RpcReply) => void;
 
 export interface RpcHandler {
   handle(call: RpcCall, respond: Respond): void;
+  /** Told about an exception a method threw (answered with a generic -32603). */
+  onInternalError?(call: RpcCall, error: unknown): void;
 }
 
 type Checked = { ok: true; call: RpcCall } | { ok: false; id: JsonRpcId; error: RpcError };
@@ -58,11 +60,18 @@ function runOne(entry: unknown, handler: RpcHandler, done: (text: string | null)
   }
   const { call } = checked;
   let answered = false;
-  handler.handle(call, (reply) => {
+  const respond: Respond = (reply) => {
     if (answered) return;
     answered = true;
     done(call.id === undefined ? null : serialize(call.id, reply));
-  });
+  };
+  try {
+    handler.handle(call, respond);
+  } catch (err) {
+    // A bug in one method answers that request, without details, and the session goes on.
+    handler.onInternalError?.(call, err);
+    respond({ error: rpcError(RpcErrorCode.InternalError) });
+  }
 }
 
 /**

@@ -94,20 +94,34 @@ describe('CircleWs actor', () => {
     stop(actor);
   });
 
-  it('a crash closes only its own socket with 1011', async () => {
-    const healthy = new RecordingPort();
-    const doomed = new RecordingPort();
-    const ok = spawnCircleWs(system, `t-${++seq}`, deps(healthy, dispatcher));
-    const bad = spawnCircleWs(
+  it('a method that throws answers -32603 and the session goes on', async () => {
+    const port = new RecordingPort();
+    const actor = spawnCircleWs(
       system,
       `t-${++seq}`,
-      deps(doomed, dispatcher, {
+      deps(port, dispatcher, {
         now: () => {
           throw new Error('clock exploded');
         },
       }),
     );
-    frames(bad, [`{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`]);
+    frames(actor, [`{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`, '{"jsonrpc":"2.0","id":2,"method":"whoami"}']);
+    await port.waitWrites(1);
+    expect(port.writes[0]!.map((t) => JSON.parse(t))).toEqual([
+      { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'Internal error' } },
+      expect.objectContaining({ id: 2, result: expect.objectContaining({ circle: CIRCLE }) }),
+    ]);
+    expect(port.closed).toBe(false);
+    stop(actor);
+  });
+
+  it('a crash of the actor closes only its own socket with 1011', async () => {
+    const healthy = new RecordingPort();
+    const doomed = new RecordingPort();
+    const ok = spawnCircleWs(system, `t-${++seq}`, deps(healthy, dispatcher));
+    const bad = spawnCircleWs(system, `t-${++seq}`, deps(doomed, dispatcher));
+    // a message the protocol never sends: the handler fails outside any request
+    dispatch(bad, { type: 'frames', batch: null } as unknown as CircleWsMsg);
     await doomed.closedPromise;
     expect(doomed.closedWith?.code).toBe(1011);
     frames(ok, ['{"jsonrpc":"2.0","id":9,"method":"whoami"}']);

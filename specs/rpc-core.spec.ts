@@ -20,6 +20,8 @@ class ExampleMethods implements RpcHandler {
         return respond({ result: null });
       case 'get_data':
         return respond({ result: ['hello', 5] });
+      case 'explode':
+        throw new Error('secret detail');
       case 'later':
         this.later.push(respond);
         return;
@@ -150,6 +152,17 @@ describe('edge cases', () => {
     expect(run(`{"jsonrpc":"2.0","method":"sum","params":[1],"id":"${longId}"}`)).toEqual([
       { jsonrpc: '2.0', id: longId, result: 1 },
     ]);
+  });
+
+  it('a method that throws answers -32603 without details, and the core goes on', () => {
+    const out = run('[{"jsonrpc":"2.0","method":"explode","id":1},{"jsonrpc":"2.0","method":"sum","params":[1],"id":2}]');
+    expect(out).toEqual([
+      [
+        { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'Internal error' } },
+        { jsonrpc: '2.0', id: 2, result: 1 },
+      ],
+    ]);
+    expect(JSON.stringify(out)).not.toContain('secret detail');
   });
 
   it('ignores unknown fields of a request', () => {
