@@ -170,6 +170,35 @@ describe('RedisWorkerBackend', () => {
     expect(await client.exists(keys.task('missing'))).toBe(0);
   });
 
+  it('takes and claims in one step, after a blocking wait too', async () => {
+    const ns = redis.namespace();
+    const keys = keyBuilder(ns);
+    const backend = await backendFor(ns, 'w1');
+    await client.hSet(keys.task('p'), { taskId: 'p', status: 'pending', script: '1', contextId: CIRCLE_A });
+    await client.hSet(keys.task('c'), { taskId: 'c', status: 'completed', output: '1' });
+    await push(keys, CIRCLE_A, ['p', 'missing', 'c']);
+
+    const claimed = await backend.takeClaimed(10, 100);
+
+    expect(claimed).toEqual([
+      { task: { circlePk: CIRCLE_A, taskId: 'p' }, stored: { status: 'pending', script: '1', contextId: CIRCLE_A } },
+      { task: { circlePk: CIRCLE_A, taskId: 'missing' }, stored: null },
+      { task: { circlePk: CIRCLE_A, taskId: 'c' }, stored: { status: 'completed' } },
+    ]);
+    expect(await client.hGetAll(keys.task('p'))).toMatchObject({ status: 'processing' });
+    expect(await client.hGet(keys.task('c'), 'status')).toBe('completed');
+    expect(await client.lRange(keys.processing(CIRCLE_A, 'w1'), 0, -1)).toEqual(['c', 'missing', 'p']);
+
+    // The queue is empty now: the next take blocks, and claims what the BLMOVE delivers.
+    const next = backend.takeClaimed(10, 2_000);
+    await client.hSet(keys.task('q'), { status: 'pending', script: '2' });
+    await push(keys, CIRCLE_A, ['q']);
+    expect(await next).toEqual([
+      { task: { circlePk: CIRCLE_A, taskId: 'q' }, stored: { status: 'pending', script: '2' } },
+    ]);
+    expect(await client.hGet(keys.task('q'), 'status')).toBe('processing');
+  });
+
   it('completes a batch in order, skipping tasks it does not hold', async () => {
     const ns = redis.namespace();
     const keys = keyBuilder(ns);

@@ -234,6 +234,10 @@ describe('worker: running tasks', () => {
     await worker(s, { maxScriptBytes: 64 });
     const orphanId = randomUUID();
     await client.lPush(s.keys.workQueue(CIRCLE_A), orphanId); // an id without a hash
+    // an id whose task key holds another type: must not stall the batches after it
+    const wrongTypeId = randomUUID();
+    await client.set(s.keys.task(wrongTypeId), 'not a hash');
+    await client.lPush(s.keys.workQueue(CIRCLE_A), wrongTypeId);
     const cases = [
       { id: await enqueue(s, ''), error: 'Task has no script' },
       { id: await enqueue(s, `"${'x'.repeat(100)}"`), error: 'Script exceeds the maximum size of 64 bytes' },

@@ -6,6 +6,15 @@ export interface HeldTask {
   readonly taskId: string;
 }
 
+/**
+ * A held task with its hash as read when it was claimed (`null` when missing); may hold only
+ * the fields the worker reads (status, contextId, script, callerId, input, replyToQueue).
+ */
+export interface ClaimedTask {
+  readonly task: HeldTask;
+  readonly stored: StoredTask | null;
+}
+
 /** A task hash as stored: every field optional, since anyone can write a malformed one. */
 export type StoredTask = Partial<Record<keyof TaskRecord, string>>;
 
@@ -41,6 +50,11 @@ export interface WorkerBackend {
    * are empty. Returns `[]` on timeout or after `stopTaking()`.
    */
   take(max: number, blockMs: number): Promise<HeldTask[]>;
+  /**
+   * Optional: `take` and `claimTasks` of what it took in one step (one round trip per batch
+   * instead of two), with `updatedAt` the time of the claim. The loop uses it when present.
+   */
+  takeClaimed?(max: number, blockMs: number): Promise<ClaimedTask[]>;
   /** Ends any waiting `take` now and makes later ones return `[]`. */
   stopTaking(): Promise<void>;
   /**

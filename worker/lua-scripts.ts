@@ -30,11 +30,76 @@ while remaining > 0 and live > 0 do
       local want = math.min(share, remaining)
       local ids = redis.call('RPOP', KEYS[2 * i - 1], want)
       if ids then
+        redis.call('LPUSH', KEYS[2 * i], unpack(ids))
         for _, id in ipairs(ids) do
-          redis.call('LPUSH', KEYS[2 * i], id)
           out[#out + 1] = i
           out[#out + 1] = id
         end
+        remaining = remaining - #ids
+      end
+      if not ids or #ids < want then
+        open[i] = false
+        live = live - 1
+      end
+    end
+  end
+end
+return out
+`);
+
+/** The task fields `planTask` reads; `status` must stay first. */
+export const CLAIMED_FIELDS = ['status', 'contextId', 'script', 'callerId', 'input', 'replyToQueue'] as const;
+
+/**
+ * TAKE_BATCH and CLAIM_TASKS in one call: claims the given ids (already moved into the
+ * processing lists by a blocking BLMOVE), then takes and claims up to the rest of a batch
+ * fairly across circles. One round trip per batch instead of two.
+ */
+export const TAKE_AND_CLAIM = lua(`
+-- KEYS[2i-1] = work queue of circle i, KEYS[2i] = this worker's processing list for circle i
+-- ARGV[1] = most ids to move in all (besides the given ones), ARGV[2] = updatedAt,
+-- ARGV[3] = task hash key prefix, then (circle index, id) pairs already held
+-- returns {circle index, id, {field, value, ...} ({} when the hash is missing), ...}: the given
+-- ids first, then the taken ones, oldest first within a circle. Only the fields the worker
+-- reads are returned (CLAIMED_FIELDS), as read before marking; hashes with any of them that
+-- are not completed or error get status 'processing' and updatedAt
+local remaining = tonumber(ARGV[1])
+local updatedAt, prefix = ARGV[2], ARGV[3]
+local names = {${CLAIMED_FIELDS.map((name) => `'${name}'`).join(', ')}}
+local out = {}
+local function claim(i, id)
+  local key = prefix .. id
+  -- pcall: an id naming a key of another type reads as a missing hash (answered as malformed)
+  local values = redis.pcall('HMGET', key, unpack(names))
+  if values.err then values = {} end
+  local fields = {}
+  for f = 1, #names do
+    if values[f] then
+      fields[#fields + 1] = names[f]
+      fields[#fields + 1] = values[f]
+    end
+  end
+  out[#out + 1] = i
+  out[#out + 1] = id
+  out[#out + 1] = fields
+  -- values[1] is the status
+  if #fields > 0 and values[1] ~= 'completed' and values[1] ~= 'error' then
+    redis.call('HSET', key, 'status', 'processing', 'updatedAt', updatedAt)
+  end
+end
+for a = 4, #ARGV, 2 do claim(tonumber(ARGV[a]), ARGV[a + 1]) end
+local circles = #KEYS / 2
+local open, live = {}, circles
+for i = 1, circles do open[i] = true end
+while remaining > 0 and live > 0 do
+  local share = math.ceil(remaining / live)
+  for i = 1, circles do
+    if open[i] and remaining > 0 then
+      local want = math.min(share, remaining)
+      local ids = redis.call('RPOP', KEYS[2 * i - 1], want)
+      if ids then
+        redis.call('LPUSH', KEYS[2 * i], unpack(ids))
+        for _, id in ipairs(ids) do claim(i, id) end
         remaining = remaining - #ids
       end
       if not ids or #ids < want then
@@ -58,10 +123,17 @@ export const CLAIM_TASKS = lua(`
 -- hashes that exist and are not completed or error get status 'processing' and updatedAt
 local out = {}
 for i, key in ipairs(KEYS) do
-  local fields = redis.call('HGETALL', key)
+  local fields = redis.pcall('HGETALL', key)
+  if fields.err then fields = {} end
   out[i] = fields
   if #fields > 0 then
-    local status = redis.call('HGET', key, 'status')
+    local status = nil
+    for f = 1, #fields, 2 do
+      if fields[f] == 'status' then
+        status = fields[f + 1]
+        break
+      end
+    end
     if status ~= 'completed' and status ~= 'error' then
       redis.call('HSET', key, 'status', 'processing', 'updatedAt', ARGV[1])
     end
@@ -73,7 +145,10 @@ return out
 /**
  * Writes the results of a batch of tasks, each only while this worker still holds it: a
  * worker wrongly presumed dead must not complete a task that another worker re-runs.
- * Per task, in order: hash, store writes, reply, removal from the processing list.
+ * In order: every written task's hash and store writes, then the replies (one LPUSH per
+ * reply queue, in task order), then removal from the processing lists. The call is atomic,
+ * and if a command fails midway the ids stay held, so the tasks are re-run, never lost.
+ * Ids are searched from the old end of the processing list, where finishing tasks sit.
  */
 export const COMPLETE_TASKS = lua(`
 -- KEYS, per task in order: task hash, this worker's processing list, the circle's store hash,
@@ -83,6 +158,7 @@ export const COMPLETE_TASKS = lua(`
 --   n store sets, n store deletes, the sets as field/value pairs, the deleted fields
 -- returns per task 1 when written, 0 when the id was no longer in the processing list
 local k, a, out = 1, 3, {}
+local queues, replies, removals, removed = {}, {}, {}, {}
 while a <= #ARGV do
   local id, status, field, text, reply = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local sets, dels = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
@@ -94,19 +170,33 @@ while a <= #ARGV do
     k = k + 1
   end
   a = a + 7
-  if redis.call('LPOS', held, id) then
-    redis.call('HSET', hash, 'taskId', id, 'status', status, field, text, 'updatedAt', ARGV[1])
-    redis.call('EXPIRE', hash, ARGV[2])
-    for i = a, a + 2 * sets - 1, 2 do redis.call('HSET', store, ARGV[i], ARGV[i + 1]) end
-    for i = a + 2 * sets, a + 2 * sets + dels - 1 do redis.call('HDEL', store, ARGV[i]) end
-    if replyQueue then redis.call('LPUSH', replyQueue, reply) end
-    redis.call('LREM', held, 1, id)
+  -- (an id twice in one call is written once: its first removal is still pending below)
+  if not removed[held .. ' ' .. id] and redis.call('LPOS', held, id, 'RANK', -1) then
+    removed[held .. ' ' .. id] = true
+    -- pcall: one task whose keys hold another type must not stall the whole batch for ever
+    redis.pcall('HSET', hash, 'taskId', id, 'status', status, field, text, 'updatedAt', ARGV[1])
+    redis.pcall('EXPIRE', hash, ARGV[2])
+    for i = a, a + 2 * sets - 1, 2 do redis.pcall('HSET', store, ARGV[i], ARGV[i + 1]) end
+    for i = a + 2 * sets, a + 2 * sets + dels - 1 do redis.pcall('HDEL', store, ARGV[i]) end
+    if replyQueue then
+      local list = replies[replyQueue]
+      if not list then
+        list = {}
+        replies[replyQueue] = list
+        queues[#queues + 1] = replyQueue
+      end
+      list[#list + 1] = reply
+    end
+    removals[#removals + 1] = held
+    removals[#removals + 1] = id
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
   a = a + 2 * sets + dels
 end
+for _, queue in ipairs(queues) do redis.pcall('LPUSH', queue, unpack(replies[queue])) end
+for r = 1, #removals, 2 do redis.call('LREM', removals[r], -1, removals[r + 1]) end
 return out
 `);
 

@@ -2,12 +2,20 @@ import { createClient, ErrorReply } from 'redis';
 import type { Logger } from '../log';
 import { keyBuilder, type KeyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
-import type { HeldTask, StoredCircleStore, StoredTask, TaskOutcome, WorkerBackend } from './backend';
+import type {
+  ClaimedTask,
+  HeldTask,
+  StoredCircleStore,
+  StoredTask,
+  TaskOutcome,
+  WorkerBackend,
+} from './backend';
 import {
   CLAIM_TASKS,
   COMPLETE_TASKS,
   REQUEUE_IDS,
   REQUEUE_LIST,
+  TAKE_AND_CLAIM,
   TAKE_BATCH,
   type LuaScript,
 } from './lua-scripts';
@@ -89,6 +97,14 @@ export async function connectRedisBackend(config: RedisBackendConfig): Promise<R
   }
 }
 
+/** A hash as HGETALL returns it, flat; `null` when empty (missing). */
+function toStoredTask(flat: readonly string[]): StoredTask | null {
+  if (flat.length === 0) return null;
+  const hash: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
+  return hash as StoredTask;
+}
+
 function describe(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
   if (err instanceof Error) {
@@ -105,6 +121,8 @@ export class RedisWorkerBackend implements WorkerBackend {
   private readonly arrived: HeldTask[] = [];
   private wakeTaker: (() => void) | null = null;
   private rotation = 0;
+  /** Whether the last take-and-claim sweep left every work queue empty. */
+  private drained = false;
   private takingStopped = false;
   private closing: Promise<void> | null = null;
 
@@ -126,6 +144,21 @@ export class RedisWorkerBackend implements WorkerBackend {
     return this.arrivedAndSweep(max);
   }
 
+  async takeClaimed(max: number, blockMs: number): Promise<ClaimedTask[]> {
+    if (this.takingStopped) return [];
+    // When the last sweep emptied every queue, a sweep now would most likely come back empty:
+    // wait on the BLMOVEs right away (a call fewer per task when idle-ish).
+    if (!this.drained || this.arrived.length > 0) {
+      const taken = await this.claimArrivedAndSweep(max);
+      if (taken.length > 0 || this.takingStopped) return taken;
+    }
+    // After a timeout or a failed BLMOVE, the next take sweeps first again.
+    this.drained = false;
+    await this.waitForArrival(blockMs);
+    if (this.takingStopped || this.arrived.length === 0) return [];
+    return this.claimArrivedAndSweep(max);
+  }
+
   async stopTaking(): Promise<void> {
     this.takingStopped = true;
     this.wakeTaker?.();
@@ -137,12 +170,7 @@ export class RedisWorkerBackend implements WorkerBackend {
   async claimTasks(tasks: readonly HeldTask[], updatedAt: string): Promise<(StoredTask | null)[]> {
     const keys = tasks.map((task) => this.keys.task(task.taskId));
     const hashes = await this.evalLua<string[][]>(this.main, CLAIM_TASKS, keys, [updatedAt]);
-    return hashes.map((flat) => {
-      if (flat.length === 0) return null;
-      const hash: Record<string, string> = {};
-      for (let i = 0; i < flat.length; i += 2) hash[String(flat[i])] = String(flat[i + 1]);
-      return hash as StoredTask;
-    });
+    return hashes.map(toStoredTask);
   }
 
   async loadStore(circlePk: string): Promise<StoredCircleStore> {
@@ -281,6 +309,37 @@ export class RedisWorkerBackend implements WorkerBackend {
       this.arrived.unshift(...taken);
       throw err;
     }
+  }
+
+  /**
+   * Claims the ids BLMOVE delivered and takes and claims the rest of a batch, in one call;
+   * on failure the delivered ids wait for the next take.
+   */
+  private async claimArrivedAndSweep(max: number): Promise<ClaimedTask[]> {
+    const arrived = this.arrived.splice(0, max);
+    const circles = this.config.circles;
+    const start = this.rotation++ % circles.length;
+    const order = circles.map((_, i) => circles[(start + i) % circles.length]);
+    const keys: string[] = [];
+    for (const pk of order) keys.push(this.keys.workQueue(pk), this.keys.processing(pk, this.config.workerId));
+    const args = [String(max - arrived.length), new Date().toISOString(), this.keys.task('')];
+    for (const task of arrived) args.push(String(order.indexOf(task.circlePk) + 1), task.taskId);
+    let flat: (number | string | string[])[];
+    try {
+      flat = await this.evalLua<(number | string | string[])[]>(this.main, TAKE_AND_CLAIM, keys, args);
+    } catch (err) {
+      this.arrived.unshift(...arrived);
+      throw err;
+    }
+    this.drained = flat.length / 3 - arrived.length < max - arrived.length;
+    const claimed: ClaimedTask[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      claimed.push({
+        task: { circlePk: order[Number(flat[i]) - 1], taskId: String(flat[i + 1]) },
+        stored: toStoredTask(flat[i + 2] as string[]),
+      });
+    }
+    return claimed;
   }
 
   /** Non-blocking, fair take of up to `max` ids over every circle. */

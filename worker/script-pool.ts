@@ -156,8 +156,9 @@ export class ScriptPool {
   private scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    // Deferred so that a batch queued in one turn is split across threads in one go.
-    setImmediate(() => {
+    // Deferred so that a batch queued in one synchronous run is split across threads in one
+    // go; a microtask rather than a later turn, so the jobs leave with no added latency.
+    queueMicrotask(() => {
       this.dispatchScheduled = false;
       this.dispatch();
     });

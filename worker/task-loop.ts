@@ -1,5 +1,12 @@
 import type { Logger } from '../log';
-import type { HeldTask, StoredCircleStore, TaskOutcome, WorkerBackend } from './backend';
+import type {
+  ClaimedTask,
+  HeldTask,
+  StoredCircleStore,
+  StoredTask,
+  TaskOutcome,
+  WorkerBackend,
+} from './backend';
 import type { WorkerOptions } from './options';
 import type { ScriptJob } from './script-job';
 import type { PoolResult, ScriptPool } from './script-pool';
@@ -121,9 +128,15 @@ export class TaskLoop {
         continue;
       }
       let held: HeldTask[];
+      let claimed: ClaimedTask[] | null = null;
       try {
         const room = Math.min(this.settings.batchSize, this.maxInFlight - this.inFlight.size);
-        held = await this.backend.take(room, this.settings.blockTimeoutMs);
+        if (this.backend.takeClaimed) {
+          claimed = await this.backend.takeClaimed(room, this.settings.blockTimeoutMs);
+          held = claimed.map((entry) => entry.task);
+        } else {
+          held = await this.backend.take(room, this.settings.blockTimeoutMs);
+        }
         backoff = BACKOFF_START_MS;
       } catch (err) {
         if (this.stopping) break;
@@ -135,17 +148,18 @@ export class TaskLoop {
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;
       for (const task of held) this.inFlight.add(heldKey(task));
-      const batch = this.handleBatch(held)
+      const batch = this.handleBatch(held, claimed?.map((entry) => entry.stored))
         .catch((err: unknown) => this.logger.error({ err: String(err) }, 'batch failed'))
         .finally(() => this.batches.delete(batch));
       this.batches.add(batch);
     }
   }
 
-  private async handleBatch(held: HeldTask[]): Promise<void> {
-    const stored = await this.retrying('claim tasks', () =>
-      this.backend.claimTasks(held, new Date().toISOString()),
-    );
+  /** Runs a batch; `claimed` holds its hashes when the take already claimed it. */
+  private async handleBatch(held: HeldTask[], claimed?: (StoredTask | null)[]): Promise<void> {
+    const stored =
+      claimed ??
+      (await this.retrying('claim tasks', () => this.backend.claimTasks(held, new Date().toISOString())));
     // Claimed as stop began: nothing has started, so leave them to be re-queued.
     if (!stored || this.stopping) return this.settle(held);
     const work: Promise<void>[] = [];
