@@ -23,14 +23,18 @@ interface Lane {
  * the same tick travel in one message. A thread that dies fails its jobs (as "not verified",
  * which the session reports as Invalid Credentials) and is replaced.
  */
-export function createVerifierPool(size = Math.max(1, os.availableParallelism())): SignatureVerifier {
+export function createVerifierPool(
+  size = Math.max(1, os.availableParallelism()),
+  /** `reference` forces @noble/curves (specs that need verification to be slow). */
+  implementation: 'fast' | 'reference' = 'fast',
+): SignatureVerifier {
   const waiting = new Map<number, { lane: Lane; resolve: (index: number) => void }>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
   const threadPath = path.join(__dirname, 'verify-thread');
 
   const startLane = (): Lane => {
-    const lane: Lane = { worker: startThread(threadPath), pending: 0, outbox: [] };
+    const lane: Lane = { worker: startThread(threadPath, { workerData: { implementation } }), pending: 0, outbox: [] };
     lane.worker.unref();
     lane.worker.on('message', (results: VerifyResult[]) => {
       for (const r of results) {

@@ -324,6 +324,9 @@ describe('worker: running tasks', () => {
       async () => ((await client.hGet(s.keys.task(first), 'status')) === 'processing' ? true : undefined),
       'first task processing',
     );
+    // claimed is not yet running: wait until its thread has it (a task taken while the stop
+    // begins is re-queued instead, which is a different case)
+    await waitFor(async () => (handle.busyThreads() === 1 ? true : undefined), 'first task running');
 
     await handle.stop();
     await handle.stop(); // idempotent

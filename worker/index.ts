@@ -26,6 +26,8 @@ export interface WorkerHandle {
   readonly workerId: string;
   /** Canonical keys of the circles served. */
   readonly circles: readonly string[];
+  /** Script threads busy right now (observability, specs). */
+  busyThreads(): number;
   /**
    * Graceful stop: stops taking, lets running scripts finish within the drain timeout,
    * re-queues every id not finished, removes the liveness key and disconnects. Idempotent.
@@ -97,7 +99,7 @@ export async function startWorker(
     })();
     return stopping;
   };
-  return { workerId: options.workerId, circles: options.circles, stop };
+  return { workerId: options.workerId, circles: options.circles, busyThreads: () => pool.busyThreads, stop };
 }
 
 /** Puts every id this worker still holds back in its queue; bounded, as Redis may be down. */

@@ -80,6 +80,11 @@ export class ScriptPool {
     this.watchdog.unref();
   }
 
+  /** Threads running a chunk of jobs right now. */
+  get busyThreads(): number {
+    return this.slots.filter((s) => s.chunk !== null).length;
+  }
+
   /** Runs one job on the next free thread. */
   run(job: ScriptJob): Promise<PoolResult> {
     if (this.closing) return Promise.resolve({ ok: false, cancelled: true });
