@@ -26,7 +26,6 @@ function findBenchDir(): string {
     path.resolve(process.cwd(), '../shared/rhai-corpus/bench'),
     path.resolve(__dirname, '../../shared/rhai-corpus/bench'),
     path.resolve(__dirname, '../../../shared/rhai-corpus/bench'),
-    '/work/shared/rhai-corpus/bench',
   ];
   const dir = candidates.find((d) => fs.existsSync(d));
   if (!dir) throw new Error(`bench scripts not found (tried ${candidates.join(', ')})`);
