@@ -17,17 +17,33 @@ export const ServerOptionsSchema = z
     redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
     playTimeoutMs: z.number().int().positive().default(30_000),
     /** How long a finished task hash outlives the play timeout (SPEC §4). */
-    taskTtlSeconds: z.number().int().positive().default(24 * 60 * 60),
-    maxFrameBytes: z.number().int().positive().default(1024 * 1024),
+    taskTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(24 * 60 * 60),
+    maxFrameBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     maxInflight: z.number().int().positive().default(64),
     /** A socket whose unsent output exceeds this is closed (slow reader). */
-    maxBackpressureBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    maxBackpressureBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
     /** Seconds without traffic before uWS drops a peer; pings go out automatically before. */
     idleTimeoutSeconds: z.number().int().min(8).max(960).default(120),
     nonceTtlSeconds: z.number().int().positive().default(300),
     maxNoncesPerSession: z.number().int().positive().default(8),
     maxFailedAuth: z.number().int().positive().default(5),
-    maxWebhookBodyBytes: z.number().int().positive().default(1024 * 1024),
+    maxWebhookBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     /** Webhook signing secrets (several: rotation); none = that provider answers 503. */
     stripeSecrets: z.array(z.string().min(1)).default([]),
     idenfySecrets: z.array(z.string().min(1)).default([]),

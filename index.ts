@@ -17,7 +17,13 @@ export { createRedisDispatch, type RedisDispatchOptions } from './queue/redis-di
 export { MemoryTaskBackend } from './queue/memory-backend';
 export { keyBuilder, type KeyBuilder } from './queue/keys';
 export type { TaskRecord, TaskReply, TaskStatus } from './queue/task';
-export { startWorker, workerOptionsSchema, type WorkerHandle, type WorkerOptionsInput, type WorkerBackend } from './worker';
+export {
+  startWorker,
+  workerOptionsSchema,
+  type WorkerHandle,
+  type WorkerOptionsInput,
+  type WorkerBackend,
+} from './worker';
 export { launchCircles, type LaunchOptions, type Launched } from './launcher/launch';
 export { createLogger, silentLogger, type Logger } from './log';
 export * as rhai from './rhai';

@@ -8,8 +8,16 @@ export function createMetrics() {
   const registry = new Registry();
   const m = {
     registry,
-    connectionsOpen: new Gauge({ name: 'circles_connections_open', help: 'Open WebSocket sessions', registers: [registry] }),
-    connectionsTotal: new Counter({ name: 'circles_connections_total', help: 'WebSocket sessions accepted', registers: [registry] }),
+    connectionsOpen: new Gauge({
+      name: 'circles_connections_open',
+      help: 'Open WebSocket sessions',
+      registers: [registry],
+    }),
+    connectionsTotal: new Counter({
+      name: 'circles_connections_total',
+      help: 'WebSocket sessions accepted',
+      registers: [registry],
+    }),
     upgradesRejected: new Counter({
       name: 'circles_upgrades_rejected_total',
       help: 'Upgrades refused before the handshake, by HTTP status',

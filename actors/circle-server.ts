@@ -68,9 +68,14 @@ export async function spawnCircleServer(
   const inflight = new InflightTracker();
   let draining = false;
 
-  const root = spawn(parent as Ref<never>, (state: null) => state, `circle-server-${randomBytes(4).toString('hex')}`, {
-    initialState: null,
-  });
+  const root = spawn(
+    parent as Ref<never>,
+    (state: null) => state,
+    `circle-server-${randomBytes(4).toString('hex')}`,
+    {
+      initialState: null,
+    },
+  );
   const dispatcher = spawnScriptDispatcher(root, 'script-dispatcher', {
     backend,
     playTimeoutMs: options.playTimeoutMs,
@@ -82,7 +87,8 @@ export async function spawnCircleServer(
   const lookupCircle = (segment: string): CircleLookup => {
     const circle = normalizePubkey(decodeURIComponent(segment));
     if (!circle) return { ok: false, status: 400, error: 'path is not a secp256k1 public key' };
-    if (served.size > 0 && !served.has(circle)) return { ok: false, status: 404, error: 'circle not served here' };
+    if (served.size > 0 && !served.has(circle))
+      return { ok: false, status: 404, error: 'circle not served here' };
     return { ok: true, circle };
   };
   const webhookDeps = {
@@ -100,7 +106,11 @@ export async function spawnCircleServer(
         toleranceSeconds: options.stripeToleranceSeconds,
         script: webhookScripts.stripe,
       }),
-      idenfy: spawnIdenfyActor(root, { ...webhookDeps, secrets: options.idenfySecrets, script: webhookScripts.idenfy }),
+      idenfy: spawnIdenfyActor(root, {
+        ...webhookDeps,
+        secrets: options.idenfySecrets,
+        script: webhookScripts.idenfy,
+      }),
     },
     lookupCircle,
     timeoutMs: options.webhookTimeoutMs,
@@ -142,7 +152,11 @@ export async function spawnCircleServer(
       health: async (): Promise<HttpAnswer> => {
         const h = await backend.health();
         return h.ok
-          ? jsonAnswer(200, { status: 'ok', backend: backend.description, sessions: listener?.openSockets ?? 0 })
+          ? jsonAnswer(200, {
+              status: 'ok',
+              backend: backend.description,
+              sessions: listener?.openSockets ?? 0,
+            })
           : jsonAnswer(503, { status: 'unavailable', reason: h.reason });
       },
       metricsText: () => metrics.registry.metrics(),
@@ -168,7 +182,8 @@ export async function spawnCircleServer(
     },
     'gateway listening',
   );
-  if (!nativeSecp256k1) logger.warn('libsecp256k1 binding did not load: verifying signatures with @noble/curves (≈ 30× slower)');
+  if (!nativeSecp256k1)
+    logger.warn('libsecp256k1 binding did not load: verifying signatures with @noble/curves (≈ 30× slower)');
 
   let stopped: Promise<void> | undefined;
   const l = listener;
@@ -184,7 +199,8 @@ export async function spawnCircleServer(
         draining = true;
         l.stopAccepting();
         const idle = await inflight.waitIdle(options.drainTimeoutMs);
-        if (!idle) logger.warn({ inflight: inflight.size }, 'drain timeout: closing sessions with plays in flight');
+        if (!idle)
+          logger.warn({ inflight: inflight.size }, 'drain timeout: closing sessions with plays in flight');
         l.closeAll(CloseCode.GoingAway, 'server shutting down');
         stopActor(root);
         await backend.close();

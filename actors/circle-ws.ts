@@ -16,9 +16,7 @@ export interface FrameBatch {
 
 /** Everything a CircleWs actor understands. */
 export type CircleWsMsg =
-  | { readonly type: 'frames'; readonly batch: FrameBatch }
-  | PlayResultMsg
-  | AuthCheckedMsg;
+  { readonly type: 'frames'; readonly batch: FrameBatch } | PlayResultMsg | AuthCheckedMsg;
 
 /**
  * One actor per WebSocket. Its state is the session (nonces, identity, failures, plays in
@@ -60,7 +58,10 @@ export function spawnCircleWs(parent: Ref<unknown>, name: string, deps: SessionD
     {
       initialStateFunc: (ctx) => new Session(deps, ctx.self as Ref<PlayResultMsg | AuthCheckedMsg>),
       onCrash: (_msg, err, ctx) => {
-        deps.logger.error({ err: err?.message, circle: deps.circle }, 'session actor crashed; closing its socket');
+        deps.logger.error(
+          { err: err?.message, circle: deps.circle },
+          'session actor crashed; closing its socket',
+        );
         deps.metrics.socketsClosed.inc({ reason: 'crash' });
         deps.port.close(CloseCode.InternalError, 'internal error');
         return ctx.stop;

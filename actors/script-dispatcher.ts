@@ -77,7 +77,11 @@ const taskOf = (m: PlayMsg | EnqueueMsg): NewTask => ({
  * come from one periodic sweep over the pending table (kept in start order, so the sweep
  * stops at the first play still in time) instead of a timer per play.
  */
-export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: DispatcherDeps): Ref<DispatcherMsg> {
+export function spawnScriptDispatcher(
+  parent: Ref<unknown>,
+  name: string,
+  deps: DispatcherDeps,
+): Ref<DispatcherMsg> {
   const hashTtl = Math.ceil(deps.playTimeoutMs / 1000) + deps.taskTtlSeconds;
   const sweepEveryMs = Math.min(250, Math.max(10, Math.floor(deps.playTimeoutMs / 10)));
   let sweeper: NodeJS.Timeout | undefined;
@@ -89,7 +93,10 @@ export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: 
     (state: State, msg: DispatcherMsg, ctx): State => {
       switch (msg.type) {
         case 'play':
-          state.pending.set(msg.taskId, { replyTo: msg.replyTo, deadline: performance.now() + deps.playTimeoutMs });
+          state.pending.set(msg.taskId, {
+            replyTo: msg.replyTo,
+            deadline: performance.now() + deps.playTimeoutMs,
+          });
           queue(state, ctx.self, { task: taskOf(msg) });
           return state;
         case 'enqueue':
@@ -101,17 +108,33 @@ export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: 
           const batch = state.outbox;
           state.outbox = [];
           if (batch.length === 0) return state;
-          deps.backend.submitBatch(batch.map((b) => b.task), hashTtl).then(
-            () => {
-              for (const b of batch) if (b.enqueued) dispatch(b.enqueued, { type: 'enqueued', taskId: b.task.taskId, ok: true });
-            },
-            (err: Error) => {
-              for (const b of batch) {
-                if (b.enqueued) dispatch(b.enqueued, { type: 'enqueued', taskId: b.task.taskId, ok: false, reason: err.message });
-              }
-              dispatch(ctx.self, { type: 'submit-failed', taskIds: batch.map((b) => b.task.taskId), reason: err.message });
-            },
-          );
+          deps.backend
+            .submitBatch(
+              batch.map((b) => b.task),
+              hashTtl,
+            )
+            .then(
+              () => {
+                for (const b of batch)
+                  if (b.enqueued) dispatch(b.enqueued, { type: 'enqueued', taskId: b.task.taskId, ok: true });
+              },
+              (err: Error) => {
+                for (const b of batch) {
+                  if (b.enqueued)
+                    dispatch(b.enqueued, {
+                      type: 'enqueued',
+                      taskId: b.task.taskId,
+                      ok: false,
+                      reason: err.message,
+                    });
+                }
+                dispatch(ctx.self, {
+                  type: 'submit-failed',
+                  taskIds: batch.map((b) => b.task.taskId),
+                  reason: err.message,
+                });
+              },
+            );
           return state;
         }
         case 'replies':
@@ -135,7 +158,8 @@ export function spawnScriptDispatcher(parent: Ref<unknown>, name: string, deps: 
         }
         case 'submit-failed':
           deps.logger.warn({ tasks: msg.taskIds.length, reason: msg.reason }, 'task backend refused tasks');
-          for (const taskId of msg.taskIds) settle(state, taskId, { ok: false, kind: 'unavailable', reason: msg.reason });
+          for (const taskId of msg.taskIds)
+            settle(state, taskId, { ok: false, kind: 'unavailable', reason: msg.reason });
           return state;
       }
     },

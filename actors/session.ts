@@ -87,7 +87,9 @@ export class Session implements RpcHandler {
           const p = parseParams('whoami', call.params);
           if (!p.ok) return respond({ error: p.error });
         }
-        return respond({ result: { authenticated: this.identity !== null, pubkey: this.identity, circle: this.deps.circle } });
+        return respond({
+          result: { authenticated: this.identity !== null, pubkey: this.identity, circle: this.deps.circle },
+        });
       }
       case 'fetch_nonce': {
         const p = parseParams('fetch_nonce', call.params);
@@ -121,7 +123,9 @@ export class Session implements RpcHandler {
     if (!decodeSignature(p.value.signature)) {
       return respond({
         error: rpcError(RpcErrorCode.InvalidParams, {
-          issues: [{ path: 'signature', message: 'expected 64 or 65 bytes of hex (r‖s or r‖s‖v, v ∈ 0,1,27,28)' }],
+          issues: [
+            { path: 'signature', message: 'expected 64 or 65 bytes of hex (r‖s or r‖s‖v, v ∈ 0,1,27,28)' },
+          ],
         }),
       });
     }
@@ -170,7 +174,9 @@ export class Session implements RpcHandler {
     }
     if (this.deps.draining()) {
       this.deps.metrics.plays.inc({ outcome: 'unavailable' });
-      return respond({ error: rpcError(RpcErrorCode.ServiceUnavailable, { reason: 'server is shutting down' }) });
+      return respond({
+        error: rpcError(RpcErrorCode.ServiceUnavailable, { reason: 'server is shutting down' }),
+      });
     }
     if (this.plays.size >= this.deps.maxInflight) {
       this.deps.metrics.plays.inc({ outcome: 'rejected' });

@@ -16,7 +16,8 @@ export function normalizePubkey(text: string): string | null {
   if (hex.length === 66 ? prefix !== '02' && prefix !== '03' : prefix !== '04') return null;
   try {
     // Decompressing a point costs ≈ 0.3 ms in JS and this runs on the socket loop.
-    if (nativeSecp256k1) return Buffer.from(nativeSecp256k1.publicKeyConvert(Buffer.from(hex, 'hex'), true)).toString('hex');
+    if (nativeSecp256k1)
+      return Buffer.from(nativeSecp256k1.publicKeyConvert(Buffer.from(hex, 'hex'), true)).toString('hex');
     return secp256k1.ProjectivePoint.fromHex(hex).toHex(true);
   } catch {
     return null;

@@ -48,7 +48,11 @@ export function verifyPersonalSignature(message: string, signatureHex: string, p
  * signatures are normalised first, because libsecp256k1's verify refuses them and the
  * reference accepts them.
  */
-export function verifyPersonalSignatureNative(message: string, signatureHex: string, pubkeyHex: string): boolean {
+export function verifyPersonalSignatureNative(
+  message: string,
+  signatureHex: string,
+  pubkeyHex: string,
+): boolean {
   const native = nativeSecp256k1;
   if (!native) return verifyPersonalSignature(message, signatureHex, pubkeyHex);
   const sig = decodeSignature(signatureHex);

@@ -34,7 +34,11 @@ export function createVerifierPool(
   const threadPath = path.join(__dirname, 'verify-thread');
 
   const startLane = (): Lane => {
-    const lane: Lane = { worker: startThread(threadPath, { workerData: { implementation } }), pending: 0, outbox: [] };
+    const lane: Lane = {
+      worker: startThread(threadPath, { workerData: { implementation } }),
+      pending: 0,
+      outbox: [],
+    };
     lane.worker.unref();
     lane.worker.on('message', (results: VerifyResult[]) => {
       for (const r of results) {

@@ -3,7 +3,10 @@ import { verifyPersonalSignature, verifySignatureFast } from './signature';
 import type { VerifyJob, VerifyResult } from './verify-protocol';
 
 // Runs signature checks off the socket event loop; one message in, one message out.
-const verify = (workerData as { implementation?: string } | null)?.implementation === 'reference' ? verifyPersonalSignature : verifySignatureFast;
+const verify =
+  (workerData as { implementation?: string } | null)?.implementation === 'reference'
+    ? verifyPersonalSignature
+    : verifySignatureFast;
 parentPort?.on('message', (jobs: VerifyJob[]) => {
   const results: VerifyResult[] = jobs.map((job) => ({
     id: job.id,

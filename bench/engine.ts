@@ -48,7 +48,10 @@ export interface EngineRow {
 /** Times every corpus bench script (eval only) and checks its `// expect:` line. */
 export function runEngineBench(runs = RUNS): { rows: EngineRow[]; failed: boolean } {
   const dir = findBenchDir();
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.rhai')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.rhai'))
+    .sort();
   const out: EngineRow[] = [];
   let failed = false;
   for (const file of files) {
@@ -86,10 +89,15 @@ export function runEngineBench(runs = RUNS): { rows: EngineRow[]; failed: boolea
 
 function main(): void {
   const { rows: results, failed } = runEngineBench();
-  const rows: string[] = ['| script | ours (ms) | native Rhai (ms) | ratio ours/native-midpoint |', '|---|---:|---:|---:|'];
+  const rows: string[] = [
+    '| script | ours (ms) | native Rhai (ms) | ratio ours/native-midpoint |',
+    '|---|---:|---:|---:|',
+  ];
   for (const { file, oursMs: ours, native } of results) {
     const mid = native ? (native[0] + native[1]) / 2 : NaN;
-    rows.push(`| ${file} | ${ours.toFixed(1)} | ${native ? `${native[0]}–${native[1]}` : '?'} | ${native ? (ours / mid).toFixed(2) : '?'} |`);
+    rows.push(
+      `| ${file} | ${ours.toFixed(1)} | ${native ? `${native[0]}–${native[1]}` : '?'} | ${native ? (ours / mid).toFixed(2) : '?'} |`,
+    );
   }
   console.log(rows.join('\n'));
   if (failed) process.exitCode = 1;

@@ -75,7 +75,11 @@ export async function runLoad(tasks: LoadTask[], onReady?: () => Promise<void>):
   }
 }
 
-async function waitUntil(cond: () => boolean, failFast: Promise<unknown>[], timeoutMs: number): Promise<void> {
+async function waitUntil(
+  cond: () => boolean,
+  failFast: Promise<unknown>[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let failure: unknown;
   failFast.forEach((p) => p.catch((e: unknown) => (failure ??= e)));
@@ -100,7 +104,15 @@ export function summarise(results: LoadResult[]): LoadSummary {
     if (r.elapsedMs > 0) rate += r.count / (r.elapsedMs / 1000);
     if (r.note) notes.push(r.note);
   }
-  return { rate, count, errors, p50Us: hist.percentile(50), p99Us: hist.percentile(99), maxUs: hist.max, notes };
+  return {
+    rate,
+    count,
+    errors,
+    p50Us: hist.percentile(50),
+    p99Us: hist.percentile(99),
+    maxUs: hist.max,
+    notes,
+  };
 }
 
 /** Splits `total` into `parts` near-equal positive shares (drops empty ones). */

@@ -9,7 +9,15 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { createClient } from 'redis';
 import { personalSign, publicKeyOf } from '../client/sign';
 import { Histogram } from './histogram';
-import type { AuthTask, FromWorker, IdleTask, LoadResult, LoadTask, RedisTask, RpcTask } from './load-protocol';
+import type {
+  AuthTask,
+  FromWorker,
+  IdleTask,
+  LoadResult,
+  LoadTask,
+  RedisTask,
+  RpcTask,
+} from './load-protocol';
 import { RawWs, responseId } from './raw-ws';
 
 const port = parentPort!;
@@ -56,7 +64,13 @@ class Window {
   }
 }
 
-function result(w: Window, count: number, errors: number, hist: Histogram, elu0: ReturnType<typeof performance.eventLoopUtilization>): LoadResult {
+function result(
+  w: Window,
+  count: number,
+  errors: number,
+  hist: Histogram,
+  elu0: ReturnType<typeof performance.eventLoopUtilization>,
+): LoadResult {
   return {
     count,
     errors,
@@ -144,11 +158,17 @@ function newIdentity(): { sk: string; pk: string } {
 async function login(port: number, path: string, id: { sk: string; pk: string }): Promise<RawWs> {
   const ws = await RawWs.connect(port, path);
   try {
-    const n = await ask(ws, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'fetch_nonce', params: { pubkey: id.pk } }));
+    const n = await ask(
+      ws,
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'fetch_nonce', params: { pubkey: id.pk } }),
+    );
     const nonce = n?.result?.nonce;
     if (typeof nonce !== 'string') throw new Error(`fetch_nonce: ${JSON.stringify(n?.error)}`);
     const sig = personalSign(nonce, id.sk);
-    const a = await ask(ws, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'authenticate', params: [id.pk, sig] }));
+    const a = await ask(
+      ws,
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'authenticate', params: [id.pk, sig] }),
+    );
     if (a?.result?.authenticated !== true) throw new Error(`authenticate: ${JSON.stringify(a?.error)}`);
     return ws;
   } catch (err) {
@@ -261,7 +281,8 @@ async function runRedis(t: RedisTask): Promise<LoadResult> {
   const deadline = performance.now() + t.warmupMs + t.durationMs + 5000;
   // Replies come back in batches (BLMPOP COUNT popBatch): the fair ceiling the dispatcher also uses.
   while ((!w.stopped || sentAt.size > 0) && performance.now() < deadline) {
-    const popped = (await reader.blmPop(1, t.replyQueue, 'RIGHT', { COUNT: t.popBatch })) as [string, string[]] | null;
+    const popped = (await reader.blmPop(1, t.replyQueue, 'RIGHT', { COUNT: t.popBatch })) as
+      [string, string[]] | null;
     if (!popped) continue;
     const now = performance.now();
     for (const id of popped[1]) {
@@ -290,4 +311,6 @@ async function main(): Promise<void> {
   post({ type: 'done', result: r });
 }
 
-main().catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) }));
+main().catch((err: unknown) =>
+  post({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+);

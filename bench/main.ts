@@ -31,10 +31,14 @@ function flag(name: string): string | undefined {
 /** Re-runs this process pinned to the generator core, so the server core stays the server's. */
 function pinSelf(): boolean {
   if (!HAS_TASKSET || process.env.CIRCLES_BENCH_PINNED) return false;
-  const r = spawnSync('taskset', ['-c', GENERATOR_CPU, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, CIRCLES_BENCH_PINNED: '1' },
-  });
+  const r = spawnSync(
+    'taskset',
+    ['-c', GENERATOR_CPU, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, CIRCLES_BENCH_PINNED: '1' },
+    },
+  );
   process.exitCode = r.status ?? 1;
   return true;
 }
@@ -64,7 +68,9 @@ async function main(): Promise<void> {
   const load0 = os.loadavg()[0]!;
   say(
     `circles bench (${quick ? 'quick' : 'full'}): ${os.cpus().length} CPUs, load average ${load0.toFixed(2)}, ` +
-      (HAS_TASKSET ? `server pinned to CPU ${SERVER_CPU}, generator (${GENERATOR_THREADS} threads) to CPU ${GENERATOR_CPU}` : 'no taskset: unpinned') +
+      (HAS_TASKSET
+        ? `server pinned to CPU ${SERVER_CPU}, generator (${GENERATOR_THREADS} threads) to CPU ${GENERATOR_CPU}`
+        : 'no taskset: unpinned') +
       `; logs in ${LOG_DIR}`,
   );
   try {
@@ -91,7 +97,9 @@ async function main(): Promise<void> {
     `# Circles benchmark, ${date} (${quick ? 'quick' : 'full'} run, ${wall.toFixed(0)} s)\n\n` +
     `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}; 1-minute load average ` +
     `${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end (other work on the machine skews figures). ` +
-    (HAS_TASKSET ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned. ` : 'Unpinned (no taskset). ') +
+    (HAS_TASKSET
+      ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned. `
+      : 'Unpinned (no taskset). ') +
     `Baselines ran in this same run; ratio = ours / baseline. Reproduce: \`npm run bench\`.\n\n${table}\n`;
   process.stdout.write(`\n${table}\n\nwall time ${wall.toFixed(1)} s\n`);
   const dir = path.resolve(__dirname, '../../bench/results');

@@ -55,7 +55,10 @@ export async function startProcess(
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const ready = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${name}: not ready after ${opts.timeoutMs ?? 20_000} ms: ${out}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${name}: not ready after ${opts.timeoutMs ?? 20_000} ms: ${out}`)),
+      opts.timeoutMs ?? 20_000,
+    );
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = readyLine.exec(out);

@@ -33,7 +33,10 @@ function summarise(file: string, top: number): string {
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   return [
     `${file}: ${(total / 1000).toFixed(0)} ms sampled`,
-    ...rows.map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`),
+    ...rows.map(
+      ([k, us]) =>
+        `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
+    ),
   ].join('\n');
 }
 
@@ -44,6 +47,9 @@ if (!target) {
   process.exit(2);
 }
 const files = fs.statSync(target).isDirectory()
-  ? fs.readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(target, f))
+  ? fs
+      .readdirSync(target)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(target, f))
   : [target];
 for (const f of files) process.stdout.write(`${summarise(f, top)}\n\n`);

@@ -19,7 +19,8 @@ export class RawWs {
   closed = false;
   onMessage: (text: string) => void = () => undefined;
   /** Raw text payload `buf[start, end)`; the hot path reads ids from bytes, never decoding. */
-  onFrame: (buf: Buffer, start: number, end: number) => void = (buf, start, end) => this.onMessage(buf.toString('utf8', start, end));
+  onFrame: (buf: Buffer, start: number, end: number) => void = (buf, start, end) =>
+    this.onMessage(buf.toString('utf8', start, end));
   onClose: () => void = () => undefined;
 
   private constructor(private readonly sock: net.Socket) {
@@ -189,6 +190,7 @@ export function responseId(buf: Buffer, start: number, end: number): { id: numbe
   }
   if (j === i + 5) return { id: -1, isError: false };
   // `,"e` after the id is an error; anything else but `,"r` falls back to a search.
-  const isError = buf[j + 2] === 0x65 || (buf[j + 2] !== 0x72 && buf.subarray(start, end).includes('"error":'));
+  const isError =
+    buf[j + 2] === 0x65 || (buf[j + 2] !== 0x72 && buf.subarray(start, end).includes('"error":'));
   return { id: n, isError };
 }

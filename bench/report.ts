@@ -37,10 +37,15 @@ export function markdownTable(rows: Row[]): string {
     const met = r.met === undefined ? '' : r.met ? 'yes' : '**no**';
     const notes = r.detail
       ? Object.entries(r.detail)
-          .map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, Number.isInteger(v) || Math.abs(v) >= 100 ? 0 : 1) : String(v)}`)
+          .map(
+            ([k, v]) =>
+              `${k} ${typeof v === 'number' ? fmt(v, Number.isInteger(v) || Math.abs(v) >= 100 ? 0 : 1) : String(v)}`,
+          )
           .join(', ')
       : '';
-    lines.push(`| ${r.scenario} | ${ours} | ${base} | ${fmt(r.ratio, 2)} | ${r.target} | ${met} | ${notes} |`);
+    lines.push(
+      `| ${r.scenario} | ${ours} | ${base} | ${fmt(r.ratio, 2)} | ${r.target} | ${met} | ${notes} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -46,7 +46,9 @@ export class CirclesClient {
       const ws = new WebSocket(url, options);
       ws.once('open', () => resolve(new CirclesClient(ws)));
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`server answered HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`server answered HTTP ${res.statusCode}`)),
+      );
     });
   }
 

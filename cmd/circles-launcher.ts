@@ -16,13 +16,26 @@ import {
 import { onShutdownSignals, runCommand } from './run-command';
 
 const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
-  .description('One Circles server for all circles plus one script worker per circle (embedded backend unless --redis-url)')
-  .option('--concurrency <n>', 'script threads per circle worker (default: CPUs shared among circles)', intFlag(1, 256))
+  .description(
+    'One Circles server for all circles plus one script worker per circle (embedded backend unless --redis-url)',
+  )
+  .option(
+    '--concurrency <n>',
+    'script threads per circle worker (default: CPUs shared among circles)',
+    intFlag(1, 256),
+  )
   .version('0.1.0');
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 void runCommand(program, async (p) => {

@@ -22,13 +22,19 @@ void runCommand(program, async (p) => {
   const v = p.opts<CommonFlagValues & WebhookFlagValues>();
   const circles = circlesOf(v);
   if (circles.some((c) => c.initScript)) {
-    throw new FlagError('init scripts (pk:init.rhai) are run by circles-launcher; pass plain keys to circles-server');
+    throw new FlagError(
+      'init scripts (pk:init.rhai) are run by circles-launcher; pass plain keys to circles-server',
+    );
   }
   const logger = createLogger(v.logLevel, 'circles-server');
   const system = start();
   const server = await spawnCircleServer(
     system,
-    { ...serverOptionsOf(v), circles: circles.map((c) => c.pk), redisUrl: v.redisUrl ?? 'redis://127.0.0.1:6379' },
+    {
+      ...serverOptionsOf(v),
+      circles: circles.map((c) => c.pk),
+      redisUrl: v.redisUrl ?? 'redis://127.0.0.1:6379',
+    },
     { logger },
   );
   onShutdownSignals(async () => {

@@ -21,17 +21,22 @@ export function parseCircleFlag(value: string): CircleFlag {
   const initScript = sep >= 0 ? value.slice(sep + 1) : undefined;
   const pk = normalizePubkey(keyText);
   if (!pk) throw new InvalidArgumentError(`'${keyText}' is not a secp256k1 public key (66 or 130 hex chars)`);
-  if (initScript !== undefined && initScript.length === 0) throw new InvalidArgumentError('empty init script path after ":"');
+  if (initScript !== undefined && initScript.length === 0)
+    throw new InvalidArgumentError('empty init script path after ":"');
   return { pk, initScript };
 }
 
-const collect = (value: string, previous: CircleFlag[] = []): CircleFlag[] => [...previous, parseCircleFlag(value)];
+const collect = (value: string, previous: CircleFlag[] = []): CircleFlag[] => [
+  ...previous,
+  parseCircleFlag(value),
+];
 
 export function intFlag(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number, got '${value}'`);
     const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${n}`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${n}`);
     return n;
   };
 }
@@ -49,7 +54,12 @@ export function addCommonFlags(cmd: Command): Command {
     .option('--cert <pem>', 'TLS certificate file')
     .option('--key <pem>', 'TLS private key file')
     .option('--play-timeout <ms>', 'answer -32003 when a play takes longer', intFlag(1), 30000)
-    .option('--max-frame <bytes>', 'largest accepted WebSocket frame (larger: close 1009)', intFlag(1), 1024 * 1024)
+    .option(
+      '--max-frame <bytes>',
+      'largest accepted WebSocket frame (larger: close 1009)',
+      intFlag(1),
+      1024 * 1024,
+    )
     .option('--max-inflight <n>', 'plays one session may have in flight', intFlag(1), 64)
     .option('--drain-timeout <ms>', 'how long a graceful stop waits for in-flight work', intFlag(0), 10000)
     .option('--task-ttl <seconds>', 'lifetime of a finished task hash', intFlag(1), 86400)
@@ -100,10 +110,22 @@ export function tlsOf(v: CommonFlagValues): { cert: string; key: string } | unde
 /** Webhook flags (SPEC §5); for the commands that run a server. */
 export function addWebhookFlags(cmd: Command): Command {
   return cmd
-    .option('--stripe-secret <list>', 'Stripe signing secrets, comma-separated (default: $STRIPE_WEBHOOK_SECRET)')
-    .option('--idenfy-secret <list>', 'iDenfy signing secrets, comma-separated (default: $IDENFY_WEBHOOK_SECRET)')
-    .option('--stripe-handler <file.rhai>', 'script run for each Stripe event (default: record it in the circle store)')
-    .option('--idenfy-handler <file.rhai>', 'script run for each iDenfy result (default: record it in the circle store)');
+    .option(
+      '--stripe-secret <list>',
+      'Stripe signing secrets, comma-separated (default: $STRIPE_WEBHOOK_SECRET)',
+    )
+    .option(
+      '--idenfy-secret <list>',
+      'iDenfy signing secrets, comma-separated (default: $IDENFY_WEBHOOK_SECRET)',
+    )
+    .option(
+      '--stripe-handler <file.rhai>',
+      'script run for each Stripe event (default: record it in the circle store)',
+    )
+    .option(
+      '--idenfy-handler <file.rhai>',
+      'script run for each iDenfy result (default: record it in the circle store)',
+    );
 }
 
 export interface WebhookFlagValues {
@@ -119,7 +141,9 @@ function readHandler(flag: string, file: string | undefined): string | undefined
   try {
     source = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FlagError(`cannot read ${flag} file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new FlagError(
+      `cannot read ${flag} file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   if (source.trim() === '') throw new FlagError(`${flag} file ${file} is empty`);
   const error = handlerScriptError(`${flag} ${file}`, source);
@@ -147,7 +171,9 @@ export function webhookOptionsOf(
  * The server options every command takes from its flags (circles and the backend URL are
  * each command's own business).
  */
-export function serverOptionsOf(v: CommonFlagValues & WebhookFlagValues): Omit<ServerOptionsInput, 'circles' | 'redisUrl'> {
+export function serverOptionsOf(
+  v: CommonFlagValues & WebhookFlagValues,
+): Omit<ServerOptionsInput, 'circles' | 'redisUrl'> {
   return {
     host: v.host,
     port: v.port,

@@ -16,7 +16,8 @@ export async function runCommand(program: Command, main: (program: Command) => P
     if (err instanceof CommanderError) {
       process.exit(err.exitCode === 0 ? 0 : 2);
     }
-    const line = err instanceof ZodError ? describeOptionsError(err) : err instanceof Error ? err.message : String(err);
+    const line =
+      err instanceof ZodError ? describeOptionsError(err) : err instanceof Error ? err.message : String(err);
     process.stderr.write(`${program.name()}: ${line.split('\n')[0]}\n`);
     process.exit(1);
   }

@@ -33,7 +33,11 @@ export async function runInitScripts(
       const reply = new Promise<TaskReply>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(taskId);
-          reject(new InitScriptError(`init script ${s.file} for circle ${s.circle} gave no result within ${timeoutMs} ms`));
+          reject(
+            new InitScriptError(
+              `init script ${s.file} for circle ${s.circle} gave no result within ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs);
         waiting.set(taskId, (r) => {
           clearTimeout(timer);
@@ -41,10 +45,15 @@ export async function runInitScripts(
           resolve(r);
         });
       });
-      await channel.submit({ taskId, script: s.source, callerId: s.circle, contextId: s.circle }, hashTtlSeconds);
+      await channel.submit(
+        { taskId, script: s.source, callerId: s.circle, contextId: s.circle },
+        hashTtlSeconds,
+      );
       const r = await reply;
       if (r.status !== 'completed') {
-        throw new InitScriptError(`init script ${s.file} for circle ${s.circle} failed: ${r.error ?? 'unknown error'}`);
+        throw new InitScriptError(
+          `init script ${s.file} for circle ${s.circle} failed: ${r.error ?? 'unknown error'}`,
+        );
       }
       outputs.set(s.circle, r.output ?? '');
     }

@@ -47,7 +47,9 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     .map((c) => ({ circle: c.pk, file: c.initScript!, source: readScript(c.initScript!) }));
   const embedded = o.redisUrl ? undefined : new MemoryTaskBackend();
   const newChannel = (): DispatchBackend =>
-    embedded ? embedded.dispatch() : createRedisDispatch({ url: o.redisUrl!, namespace: o.namespace, logger: o.logger });
+    embedded
+      ? embedded.dispatch()
+      : createRedisDispatch({ url: o.redisUrl!, namespace: o.namespace, logger: o.logger });
   const concurrency = o.concurrency ?? Math.max(1, Math.floor(os.availableParallelism() / o.circles.length));
   const playTimeoutMs = o.server.playTimeoutMs ?? 30_000;
   const taskTtlS = o.server.taskTtlSeconds ?? 86_400;

@@ -12,7 +12,11 @@ export interface NewTask {
 }
 
 /** The fields of a new task hash (SPEC §4), as both backends write them. */
-export function pendingTaskFields(task: NewTask, replyToQueue: string, nowIso: string): Record<string, string> {
+export function pendingTaskFields(
+  task: NewTask,
+  replyToQueue: string,
+  nowIso: string,
+): Record<string, string> {
   const fields: Record<string, string> = {
     taskId: task.taskId,
     script: task.script,

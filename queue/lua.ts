@@ -14,7 +14,12 @@ export function lua(source: string): LuaScript {
 }
 
 /** EVALSHA, falling back to EVAL when Redis has forgotten the script (restart, flush). */
-export async function evalLua<T>(client: RedisClient, script: LuaScript, keys: string[], args: string[] = []): Promise<T> {
+export async function evalLua<T>(
+  client: RedisClient,
+  script: LuaScript,
+  keys: string[],
+  args: string[] = [],
+): Promise<T> {
   const tail = [String(keys.length), ...keys, ...args];
   try {
     return await client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { HeldTask, StoredCircleStore, StoredTask, TaskOutcome, WorkerBackend } from '../worker/backend';
-import { pendingTaskFields, type BackendHealth, type DispatchBackend, type NewTask } from './dispatch-backend';
+import {
+  pendingTaskFields,
+  type BackendHealth,
+  type DispatchBackend,
+  type NewTask,
+} from './dispatch-backend';
 import { keyBuilder } from './keys';
 import type { TaskReply } from './task';
 
@@ -59,7 +64,8 @@ export class MemoryTaskBackend {
       submitBatch: async (tasks, hashTtlSeconds) => {
         for (const t of tasks) await backend.submit(t, hashTtlSeconds);
       },
-      health: async (): Promise<BackendHealth> => (closed ? { ok: false, reason: 'backend closed' } : { ok: true }),
+      health: async (): Promise<BackendHealth> =>
+        closed ? { ok: false, reason: 'backend closed' } : { ok: true },
       markOnce: async (key, ttlSeconds) => {
         const until = this.markers.get(key);
         if (until !== undefined && until > this.clock()) return false;
@@ -252,7 +258,8 @@ export class MemoryTaskBackend {
     const now = this.clock();
     for (const [id, e] of this.hashes) if (e.expiresAt <= now) this.hashes.delete(id);
     for (const [k, until] of this.markers) if (until <= now) this.markers.delete(k);
-    for (const [q, replies] of this.parkedReplies) if (!this.replyHandlers.has(q) && replies.length === 0) this.parkedReplies.delete(q);
+    for (const [q, replies] of this.parkedReplies)
+      if (!this.replyHandlers.has(q) && replies.length === 0) this.parkedReplies.delete(q);
   }
 
   /** Test and inspection access to one task hash. */

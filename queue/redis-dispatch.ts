@@ -89,7 +89,7 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
     }
   };
 
-const submitBatch = async (tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void> => {
+  const submitBatch = async (tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void> => {
     if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
     if (tasks.length === 0) return;
     const keyList: string[] = [];
@@ -117,7 +117,8 @@ const submitBatch = async (tasks: readonly NewTask[], hashTtlSeconds: number): P
         ready.then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), START_WAIT_MS).unref()),
       ]).catch(() => false);
-      if (!waited) log.warn({ url: options.url }, 'redis is not reachable yet; plays are refused until it is');
+      if (!waited)
+        log.warn({ url: options.url }, 'redis is not reachable yet; plays are refused until it is');
       loop = readReplies(onReplies);
     },
     submit: (task: NewTask, hashTtlSeconds: number) => submitBatch([task], hashTtlSeconds),
@@ -138,7 +139,10 @@ const submitBatch = async (tasks: readonly NewTask[], hashTtlSeconds: number): P
     async markOnce(key, ttlSeconds) {
       if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
       try {
-        return (await client.set(key, '1', { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } })) === 'OK';
+        return (
+          (await client.set(key, '1', { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } })) ===
+          'OK'
+        );
       } catch (err) {
         throw new BackendUnavailableError((err as Error).message);
       }

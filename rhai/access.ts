@@ -2,7 +2,16 @@
 import { fail, type Pos } from './errors';
 import { unsigned64, type Int } from './int';
 import {
-  FnPtr, isInt, isSimpleString, normBig, RChar, RFloat, RRange, toChars, typeName, type Value,
+  FnPtr,
+  isInt,
+  isSimpleString,
+  normBig,
+  RChar,
+  RFloat,
+  RRange,
+  toChars,
+  typeName,
+  type Value,
 } from './values';
 
 function mismatch(actual: string, expected: string, pos: Pos) {
@@ -170,7 +179,11 @@ export function indexSet(c: Value, idx: Value, v: Value, pos: Pos): Value {
 }
 
 export function unknownProp(name: string, v: Value, pos: Pos) {
-  return fail('ErrorDotExpr', `Unknown property '${name}' - a getter is not registered for type '${typeName(v)}'`, pos);
+  return fail(
+    'ErrorDotExpr',
+    `Unknown property '${name}' - a getter is not registered for type '${typeName(v)}'`,
+    pos,
+  );
 }
 
 /** Built-in property getters for non-map values; undefined result means "no such getter". */

@@ -62,7 +62,11 @@ function children(x: Expr): Expr[] {
     case 'if':
       return [x.cond, x.then, ...(x.else ? [x.else] : [])];
     case 'switch':
-      return [x.subject, ...x.cases.flatMap((c) => [c.body, ...(c.guard ? [c.guard] : [])]), ...(x.def ? [x.def] : [])];
+      return [
+        x.subject,
+        ...x.cases.flatMap((c) => [c.body, ...(c.guard ? [c.guard] : [])]),
+        ...(x.def ? [x.def] : []),
+      ];
     case 'return':
     case 'throw':
     case 'break':
@@ -108,7 +112,11 @@ export function constValue(e: Expr): Value {
     case 'map':
       return new Map(e.entries.map(([k, v]) => [k, constValue(v)]));
     case 'range':
-      return new RRange(e.from ? Number(constValue(e.from)) : 0, e.to ? Number(constValue(e.to)) : Infinity, e.inclusive);
+      return new RRange(
+        e.from ? Number(constValue(e.from)) : 0,
+        e.to ? Number(constValue(e.to)) : Infinity,
+        e.inclusive,
+      );
   }
   return undefined;
 }
@@ -128,4 +136,3 @@ export function errorToValue(e: RhaiFailure): Value {
   if (e.fnName) m.set('function', e.fnName);
   return m;
 }
-

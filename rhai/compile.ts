@@ -11,7 +11,14 @@ import type { Expr, FnDef, Script, Stmt } from './ast';
 import { BUILTINS, isMutator } from './builtins/index';
 import { NO_MATCH, type CallCx } from './builtins/registry';
 import {
-  BreakSignal, CONTINUE, ContinueSignal, fail, NO_POS, type Pos, ReturnSignal, RhaiFailure,
+  BreakSignal,
+  CONTINUE,
+  ContinueSignal,
+  fail,
+  NO_POS,
+  type Pos,
+  ReturnSignal,
+  RhaiFailure,
 } from './errors';
 import { display, interpDisplay, debug } from './format';
 import { intNeg } from './int';
@@ -21,7 +28,17 @@ import { Decl, type FnScope, type Resolution, resolve } from './resolve';
 import { Frame, GlobalVar, type Op, type Runtime } from './runtime';
 import { checkArrayLen, checkDataSize } from './sizes';
 import {
-  Cell, cloneValue, FnPtr, isInt, RChar, RFloat, RRange, RStepRange, toChars, typeName, type Value,
+  Cell,
+  cloneValue,
+  FnPtr,
+  isInt,
+  RChar,
+  RFloat,
+  RRange,
+  RStepRange,
+  toChars,
+  typeName,
+  type Value,
 } from './values';
 
 /** A compiled script function or closure body. */
@@ -71,7 +88,10 @@ function varNotFound(name: string, pos: Pos): RhaiFailure {
 function slowBinary(op: string, a: Value, b: Value, pos: Pos, rt: Runtime): Value {
   try {
     const r = binaryOp(op, a, b);
-    if ((typeof r === 'object' || typeof r === 'string') && (rt.maxString !== Infinity || rt.maxArray !== Infinity || rt.maxMap !== Infinity)) {
+    if (
+      (typeof r === 'object' || typeof r === 'string') &&
+      (rt.maxString !== Infinity || rt.maxArray !== Infinity || rt.maxMap !== Infinity)
+    ) {
       checkDataSize(rt, r, pos);
     }
     return r;
@@ -109,7 +129,14 @@ function wrapCallError(e: unknown, name: string, pos: Pos): unknown {
 }
 
 /** Invoke a compiled script function. */
-export function callScript(fn: CompiledFn, args: readonly Value[], th: Cell | undefined, rt: Runtime, pos: Pos, caps: readonly Cell[] = []): Value {
+export function callScript(
+  fn: CompiledFn,
+  args: readonly Value[],
+  th: Cell | undefined,
+  rt: Runtime,
+  pos: Pos,
+  caps: readonly Cell[] = [],
+): Value {
   if (++rt.level > rt.maxLevels) {
     rt.level--;
     throw fail('ErrorStackOverflow', 'Stack overflow', pos);
@@ -269,7 +296,8 @@ class FnCompiler {
         const v = val(f);
         if (constRoot) {
           const c = constRoot(f);
-          if (c !== undefined) throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
+          if (c !== undefined)
+            throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
         }
         set(f, v);
         if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity) {
@@ -306,7 +334,8 @@ class FnCompiler {
       const b = val(f);
       if (constRoot && !place.isVar) {
         const c = constRoot(f);
-        if (c !== undefined) throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
+        if (c !== undefined)
+          throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
       }
       const a = get(f);
       const r = compound(f, op, a, b, pos);
@@ -396,7 +425,13 @@ class FnCompiler {
       const i = d.index;
       const constRoot = d.isConst ? () => name : undefined;
       if (d.isCapture) {
-        return { get: (f) => f.caps[i].v, set: (f, v) => void (f.caps[i].v = v), cell: (f) => f.caps[i], constRoot, isVar: true };
+        return {
+          get: (f) => f.caps[i].v,
+          set: (f, v) => void (f.caps[i].v = v),
+          cell: (f) => f.caps[i],
+          constRoot,
+          isVar: true,
+        };
       }
       if (d.captured) {
         return {
@@ -488,7 +523,8 @@ class FnCompiler {
           (f) => {
             const a = new Array<Value>(ops.length);
             for (let i = 0; i < ops.length; i++) a[i] = ops[i](f);
-            if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity) checkDataSize(f.rt, a, pos);
+            if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity)
+              checkDataSize(f.rt, a, pos);
             return a;
           },
           1 + sum(items),
@@ -501,7 +537,8 @@ class FnCompiler {
           (f) => {
             const m = new Map<string, Value>();
             for (const [k, [op]] of entries) m.set(k, op(f));
-            if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity) checkDataSize(f.rt, m, pos);
+            if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity)
+              checkDataSize(f.rt, m, pos);
             return m;
           },
           1 + entries.reduce((a, [, [, c]]) => a + c, 0),
@@ -546,10 +583,13 @@ class FnCompiler {
         const [l, lc] = this.expr(e.l, value);
         const [r0, rc] = this.expr(e.r, value);
         const r = charged(r0, rc);
-        return [(f) => {
-          const a = l(f);
-          return a === undefined ? r(f) : a;
-        }, 1 + lc];
+        return [
+          (f) => {
+            const a = l(f);
+            return a === undefined ? r(f) : a;
+          },
+          1 + lc,
+        ];
       }
       case 'range': {
         const [from, fc] = e.from ? this.expr(e.from) : [() => 0, 0];
@@ -570,7 +610,10 @@ class FnCompiler {
       case 'prop': {
         const [t, tc] = this.expr(e.target);
         const { name, pos, safe } = e;
-        return [value ? (f) => cloneIfObj(propGet(t(f), name, pos, safe)) : (f) => propGet(t(f), name, pos, safe), 1 + tc];
+        return [
+          value ? (f) => cloneIfObj(propGet(t(f), name, pos, safe)) : (f) => propGet(t(f), name, pos, safe),
+          1 + tc,
+        ];
       }
       case 'method':
         return this.method(e);
@@ -605,34 +648,49 @@ class FnCompiler {
         return this.forExpr(e);
       case 'break': {
         const [v, vc] = e.value ? this.expr(e.value, true) : [() => undefined, 0];
-        return [(f) => {
-          throw new BreakSignal(v(f));
-        }, 1 + vc];
+        return [
+          (f) => {
+            throw new BreakSignal(v(f));
+          },
+          1 + vc,
+        ];
       }
       case 'continue':
-        return [() => {
-          throw CONTINUE;
-        }, 1];
+        return [
+          () => {
+            throw CONTINUE;
+          },
+          1,
+        ];
       case 'return': {
         const [v, vc] = e.value ? this.expr(e.value, true) : [() => undefined, 0];
-        return [(f) => {
-          throw new ReturnSignal(v(f));
-        }, 1 + vc];
+        return [
+          (f) => {
+            throw new ReturnSignal(v(f));
+          },
+          1 + vc,
+        ];
       }
       case 'throw': {
         const rethrow = this.r.rethrowSlot.get(e);
         if (rethrow !== undefined) {
-          return [(f) => {
-            throw f.s[rethrow] as unknown as RhaiFailure;
-          }, 1];
+          return [
+            (f) => {
+              throw f.s[rethrow] as unknown as RhaiFailure;
+            },
+            1,
+          ];
         }
         const [v, vc] = e.value ? this.expr(e.value, true) : [() => undefined, 0];
         const pos = e.pos;
-        return [(f) => {
-          const x = v(f);
-          const s = display(x);
-          throw new RhaiFailure('ErrorRuntime', s === '' ? 'Runtime error' : `Runtime error: ${s}`, pos, x);
-        }, 1 + vc];
+        return [
+          (f) => {
+            const x = v(f);
+            const s = display(x);
+            throw new RhaiFailure('ErrorRuntime', s === '' ? 'Runtime error' : `Runtime error: ${s}`, pos, x);
+          },
+          1 + vc,
+        ];
       }
     }
   }
@@ -642,25 +700,34 @@ class FnCompiler {
     const pos = e.pos;
     switch (e.op) {
       case '-':
-        return [(f) => {
-          const v = x(f);
-          if (typeof v === 'number') return v === 0 ? 0 : -v;
-          if (typeof v === 'bigint') return intNeg(v);
-          if (v instanceof RFloat) return new RFloat(-v.v);
-          throw fnNotFound('-', [v]).at(pos);
-        }, 1 + xc];
+        return [
+          (f) => {
+            const v = x(f);
+            if (typeof v === 'number') return v === 0 ? 0 : -v;
+            if (typeof v === 'bigint') return intNeg(v);
+            if (v instanceof RFloat) return new RFloat(-v.v);
+            throw fnNotFound('-', [v]).at(pos);
+          },
+          1 + xc,
+        ];
       case '+':
-        return [(f) => {
-          const v = x(f);
-          if (isInt(v) || v instanceof RFloat) return v;
-          throw fnNotFound('+', [v]).at(pos);
-        }, 1 + xc];
+        return [
+          (f) => {
+            const v = x(f);
+            if (isInt(v) || v instanceof RFloat) return v;
+            throw fnNotFound('+', [v]).at(pos);
+          },
+          1 + xc,
+        ];
       case '!':
-        return [(f) => {
-          const v = x(f);
-          if (typeof v === 'boolean') return !v;
-          throw fnNotFound('!', [v]).at(pos);
-        }, 1 + xc];
+        return [
+          (f) => {
+            const v = x(f);
+            if (typeof v === 'boolean') return !v;
+            throw fnNotFound('!', [v]).at(pos);
+          },
+          1 + xc,
+        ];
     }
   }
 
@@ -673,81 +740,111 @@ class FnCompiler {
     const slow = (a: Value, b: Value, f: Frame) => slowBinary(op, a, b, pos, f.rt);
     switch (op) {
       case '+':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          if (typeof a === 'number' && typeof b === 'number') {
-            const x = a + b;
-            if (x <= MAX && x >= -MAX) return x;
-          }
-          return slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            if (typeof a === 'number' && typeof b === 'number') {
+              const x = a + b;
+              if (x <= MAX && x >= -MAX) return x;
+            }
+            return slow(a, b, f);
+          },
+          cost,
+        ];
       case '-':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          if (typeof a === 'number' && typeof b === 'number') {
-            const x = a - b;
-            if (x <= MAX && x >= -MAX) return x;
-          }
-          return slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            if (typeof a === 'number' && typeof b === 'number') {
+              const x = a - b;
+              if (x <= MAX && x >= -MAX) return x;
+            }
+            return slow(a, b, f);
+          },
+          cost,
+        ];
       case '*':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          if (typeof a === 'number' && typeof b === 'number') {
-            const x = a * b;
-            if (x <= MAX && x >= -MAX) return x === 0 ? 0 : x;
-          }
-          return slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            if (typeof a === 'number' && typeof b === 'number') {
+              const x = a * b;
+              if (x <= MAX && x >= -MAX) return x === 0 ? 0 : x;
+            }
+            return slow(a, b, f);
+          },
+          cost,
+        ];
       case '%':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          if (typeof a === 'number' && typeof b === 'number' && b !== 0) {
-            const x = a % b;
-            return x === 0 ? 0 : x;
-          }
-          return slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            if (typeof a === 'number' && typeof b === 'number' && b !== 0) {
+              const x = a % b;
+              return x === 0 ? 0 : x;
+            }
+            return slow(a, b, f);
+          },
+          cost,
+        ];
       case '<':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a < b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a < b : slow(a, b, f);
+          },
+          cost,
+        ];
       case '<=':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a <= b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a <= b : slow(a, b, f);
+          },
+          cost,
+        ];
       case '>':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a > b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a > b : slow(a, b, f);
+          },
+          cost,
+        ];
       case '>=':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a >= b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a >= b : slow(a, b, f);
+          },
+          cost,
+        ];
       case '==':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a === b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a === b : slow(a, b, f);
+          },
+          cost,
+        ];
       case '!=':
-        return [(f) => {
-          const a = l(f);
-          const b = r(f);
-          return typeof a === 'number' && typeof b === 'number' ? a !== b : slow(a, b, f);
-        }, cost];
+        return [
+          (f) => {
+            const a = l(f);
+            const b = r(f);
+            return typeof a === 'number' && typeof b === 'number' ? a !== b : slow(a, b, f);
+          },
+          cost,
+        ];
       default:
         return [(f) => slow(l(f), r(f), f), cost];
     }
@@ -809,33 +906,39 @@ class FnCompiler {
     const { op: body, empty, signals } = this.loopBody(e.body);
     const cp = e.cond?.pos ?? e.pos;
     if (!signals) {
-      return [(f) => {
+      return [
+        (f) => {
+          for (;;) {
+            if (cond) {
+              const c = cond(f);
+              if (c === false) return undefined;
+              if (c !== true) throw mismatchBool(c, cp);
+            }
+            if (empty) charge(f, 1);
+            body(f);
+          }
+        },
+        1,
+      ];
+    }
+    return [
+      (f) => {
         for (;;) {
           if (cond) {
             const c = cond(f);
             if (c === false) return undefined;
             if (c !== true) throw mismatchBool(c, cp);
           }
-          if (empty) charge(f, 1);
-          body(f);
+          try {
+            body(f);
+          } catch (x) {
+            if (x instanceof BreakSignal) return x.value;
+            if (x !== CONTINUE) throw x;
+          }
         }
-      }, 1];
-    }
-    return [(f) => {
-      for (;;) {
-        if (cond) {
-          const c = cond(f);
-          if (c === false) return undefined;
-          if (c !== true) throw mismatchBool(c, cp);
-        }
-        try {
-          body(f);
-        } catch (x) {
-          if (x instanceof BreakSignal) return x.value;
-          if (x !== CONTINUE) throw x;
-        }
-      }
-    }, 1];
+      },
+      1,
+    ];
   }
 
   private doExpr(e: Extract<Expr, { k: 'do' }>): Compiled {
@@ -843,20 +946,23 @@ class FnCompiler {
     const { op: body, empty } = this.loopBody(e.body);
     const cp = e.cond.pos;
     const until = e.until;
-    return [(f) => {
-      for (;;) {
-        if (empty) charge(f, 1);
-        try {
-          body(f);
-        } catch (x) {
-          if (x instanceof BreakSignal) return x.value;
-          if (x !== CONTINUE) throw x;
+    return [
+      (f) => {
+        for (;;) {
+          if (empty) charge(f, 1);
+          try {
+            body(f);
+          } catch (x) {
+            if (x instanceof BreakSignal) return x.value;
+            if (x !== CONTINUE) throw x;
+          }
+          const c = cond(f);
+          if (typeof c !== 'boolean') throw mismatchBool(c, cp);
+          if (c === until) return undefined;
         }
-        const c = cond(f);
-        if (typeof c !== 'boolean') throw mismatchBool(c, cp);
-        if (c === until) return undefined;
-      }
-    }, 1];
+      },
+      1,
+    ];
   }
 
   private forExpr(e: Extract<Expr, { k: 'for' }>): Compiled {
@@ -883,67 +989,70 @@ class FnCompiler {
         };
     const cell = d.captured;
     const ccell = cd?.captured ?? false;
-    return [(f) => {
-      const src = iter(f);
-      let setVar: (v: Value) => void;
-      if (cell) {
-        const c = new Cell(undefined);
-        f.s[slot] = c as unknown as Value;
-        setVar = (v) => (c.v = v);
-      } else setVar = (v) => (f.s[slot] = v);
-      let setCounter: ((n: number) => void) | undefined;
-      if (cd) {
-        if (ccell) {
-          const c = new Cell(0);
-          f.s[cd.index] = c as unknown as Value;
-          setCounter = (n) => (c.v = n);
-        } else setCounter = (n) => (f.s[cd.index] = n);
-      }
-      const rt = f.rt;
-      if (src instanceof RRange && !cell && !cd) {
-        const end = src.inclusive ? src.end + 1 : src.end;
-        for (let i = src.start; i < end; i++) {
+    return [
+      (f) => {
+        const src = iter(f);
+        let setVar: (v: Value) => void;
+        if (cell) {
+          const c = new Cell(undefined);
+          f.s[slot] = c as unknown as Value;
+          setVar = (v) => (c.v = v);
+        } else setVar = (v) => (f.s[slot] = v);
+        let setCounter: ((n: number) => void) | undefined;
+        if (cd) {
+          if (ccell) {
+            const c = new Cell(0);
+            f.s[cd.index] = c as unknown as Value;
+            setCounter = (n) => (c.v = n);
+          } else setCounter = (n) => (f.s[cd.index] = n);
+        }
+        const rt = f.rt;
+        if (src instanceof RRange && !cell && !cd) {
+          const end = src.inclusive ? src.end + 1 : src.end;
+          for (let i = src.start; i < end; i++) {
+            if ((rt.ops += 1) > rt.limit) rt.overLimit();
+            f.s[slot] = i;
+            const b = step(f);
+            if (b) return b.value;
+          }
+          return undefined;
+        }
+        let n = 0;
+        const each = (v: Value): BreakSignal | undefined => {
           if ((rt.ops += 1) > rt.limit) rt.overLimit();
-          f.s[slot] = i;
-          const b = step(f);
-          if (b) return b.value;
-        }
+          setVar(v);
+          if (setCounter) setCounter(n);
+          n++;
+          return step(f);
+        };
+        if (src instanceof RRange) {
+          const end = src.inclusive ? src.end + 1 : src.end;
+          for (let i = src.start; i < end; i++) {
+            const b = each(i);
+            if (b) return b.value;
+          }
+        } else if (Array.isArray(src)) {
+          const snap = src.slice();
+          for (const v of snap) {
+            const b = each(cloneIfObj(v));
+            if (b) return b.value;
+          }
+        } else if (typeof src === 'string') {
+          for (const ch of toChars(src)) {
+            const b = each(new RChar(ch));
+            if (b) return b.value;
+          }
+        } else if (src instanceof RStepRange) {
+          const { from, to, step: st, isFloat } = src;
+          for (let x = from; st > 0 ? x < to : x > to; x += st) {
+            const b = each(isFloat ? new RFloat(x) : x);
+            if (b) return b.value;
+          }
+        } else throw fail('ErrorFor', 'For loop expects iterable type', pos);
         return undefined;
-      }
-      let n = 0;
-      const each = (v: Value): BreakSignal | undefined => {
-        if ((rt.ops += 1) > rt.limit) rt.overLimit();
-        setVar(v);
-        if (setCounter) setCounter(n);
-        n++;
-        return step(f);
-      };
-      if (src instanceof RRange) {
-        const end = src.inclusive ? src.end + 1 : src.end;
-        for (let i = src.start; i < end; i++) {
-          const b = each(i);
-          if (b) return b.value;
-        }
-      } else if (Array.isArray(src)) {
-        const snap = src.slice();
-        for (const v of snap) {
-          const b = each(cloneIfObj(v));
-          if (b) return b.value;
-        }
-      } else if (typeof src === 'string') {
-        for (const ch of toChars(src)) {
-          const b = each(new RChar(ch));
-          if (b) return b.value;
-        }
-      } else if (src instanceof RStepRange) {
-        const { from, to, step: st, isFloat } = src;
-        for (let x = from; st > 0 ? x < to : x > to; x += st) {
-          const b = each(isFloat ? new RFloat(x) : x);
-          if (b) return b.value;
-        }
-      } else throw fail('ErrorFor', 'For loop expects iterable type', pos);
-      return undefined;
-    }, 1 + ic];
+      },
+      1 + ic,
+    ];
   }
 
   // ---------- calls ----------
@@ -979,26 +1088,40 @@ class FnCompiler {
       // Built-in mutators called as f(var, ...) still mutate the variable.
       const place = this.place(e.args[0]);
       const rest = args.slice(1);
-      return [(f) => {
-        const recv = place.get(f);
-        const all = new Array<Value>(n);
-        all[0] = recv;
-        for (let i = 1; i < n; i++) all[i] = rest[i - 1](f);
-        if (place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
-          throw fail('ErrorNonPureMethodCallOnConstant', `Non-pure method '${name}' cannot be called on constant`, pos);
-        }
-        const r = pc.callBuiltin(f, name, b, all, pos);
-        if (all[0] !== recv) place.set(f, all[0]);
-        return r;
-      }, cost];
+      return [
+        (f) => {
+          const recv = place.get(f);
+          const all = new Array<Value>(n);
+          all[0] = recv;
+          for (let i = 1; i < n; i++) all[i] = rest[i - 1](f);
+          if (place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
+            throw fail(
+              'ErrorNonPureMethodCallOnConstant',
+              `Non-pure method '${name}' cannot be called on constant`,
+              pos,
+            );
+          }
+          const r = pc.callBuiltin(f, name, b, all, pos);
+          if (all[0] !== recv) place.set(f, all[0]);
+          return r;
+        },
+        cost,
+      ];
     }
     if (b) return [(f) => pc.callBuiltin(f, name, b, evalArgs(f), pos), cost];
-    return [(f) => {
-      throw fnNotFound(name, evalArgs(f)).at(pos);
-    }, cost];
+    return [
+      (f) => {
+        throw fnNotFound(name, evalArgs(f)).at(pos);
+      },
+      cost,
+    ];
   }
 
-  private specialCall(e: Extract<Expr, { k: 'call' }>, args: Op[], evalArgs: (f: Frame) => Value[]): Op | undefined {
+  private specialCall(
+    e: Extract<Expr, { k: 'call' }>,
+    args: Op[],
+    evalArgs: (f: Frame) => Value[],
+  ): Op | undefined {
     const { name, pos } = e;
     const pc = this.pc;
     switch (name) {
@@ -1067,50 +1190,59 @@ class FnCompiler {
     const sf = pc.fns.get(`${name}/${n}`);
     const b = BUILTINS[name];
     const cost = 2 + tcost + acost;
-    const isPlace = e.target.k === 'var' || e.target.k === 'this' || e.target.k === 'index' || e.target.k === 'prop';
-    return [(f) => {
-      const recv = place.get(f);
-      if (safe && recv === undefined) return undefined;
-      const av = new Array<Value>(n);
-      for (let i = 0; i < n; i++) av[i] = args[i](f);
-      // Function pointer methods
-      if (recv instanceof FnPtr) {
-        if (name === 'call') return pc.callPtr(f, recv, av, undefined, pos);
-        if (name === 'curry') return new FnPtr(recv.name, [...recv.curried, ...av], recv.closure, recv.captures);
-      }
-      if (name === 'call' && n >= 1 && av[0] instanceof FnPtr) {
-        const cell = (place.cell?.(f)) ?? new Cell(recv);
-        const r = pc.callPtr(f, av[0], av.slice(1), cell, pos);
-        if (isPlace && !place.cell?.(f) && cell.v !== recv) place.set(f, cell.v);
-        return r;
-      }
-      if (recv instanceof Map) {
-        const prop = recv.get(name);
-        if (prop instanceof FnPtr) {
-          const cell = new Cell(recv);
-          const r = pc.callPtr(f, prop, av, cell, pos);
-          if (isPlace && cell.v !== recv) place.set(f, cell.v);
+    const isPlace =
+      e.target.k === 'var' || e.target.k === 'this' || e.target.k === 'index' || e.target.k === 'prop';
+    return [
+      (f) => {
+        const recv = place.get(f);
+        if (safe && recv === undefined) return undefined;
+        const av = new Array<Value>(n);
+        for (let i = 0; i < n; i++) av[i] = args[i](f);
+        // Function pointer methods
+        if (recv instanceof FnPtr) {
+          if (name === 'call') return pc.callPtr(f, recv, av, undefined, pos);
+          if (name === 'curry')
+            return new FnPtr(recv.name, [...recv.curried, ...av], recv.closure, recv.captures);
+        }
+        if (name === 'call' && n >= 1 && av[0] instanceof FnPtr) {
+          const cell = place.cell?.(f) ?? new Cell(recv);
+          const r = pc.callPtr(f, av[0], av.slice(1), cell, pos);
+          if (isPlace && !place.cell?.(f) && cell.v !== recv) place.set(f, cell.v);
           return r;
         }
-      }
-      if (sf) {
-        const shared = place.cell?.(f);
-        const cell = shared ?? new Cell(recv);
-        const r = callScript(sf, av, cell, f.rt, pos);
-        if (isPlace && !shared && cell.v !== recv) place.set(f, cell.v);
-        return r;
-      }
-      if (b) {
-        const all = [recv, ...av];
-        if (isPlace && place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
-          throw fail('ErrorNonPureMethodCallOnConstant', `Non-pure method '${name}' cannot be called on constant`, pos);
+        if (recv instanceof Map) {
+          const prop = recv.get(name);
+          if (prop instanceof FnPtr) {
+            const cell = new Cell(recv);
+            const r = pc.callPtr(f, prop, av, cell, pos);
+            if (isPlace && cell.v !== recv) place.set(f, cell.v);
+            return r;
+          }
         }
-        const r = pc.callBuiltin(f, name, b, all, pos);
-        if (isPlace && all[0] !== recv) place.set(f, all[0]);
-        return r;
-      }
-      throw fnNotFound(name, [recv, ...av]).at(pos);
-    }, cost];
+        if (sf) {
+          const shared = place.cell?.(f);
+          const cell = shared ?? new Cell(recv);
+          const r = callScript(sf, av, cell, f.rt, pos);
+          if (isPlace && !shared && cell.v !== recv) place.set(f, cell.v);
+          return r;
+        }
+        if (b) {
+          const all = [recv, ...av];
+          if (isPlace && place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
+            throw fail(
+              'ErrorNonPureMethodCallOnConstant',
+              `Non-pure method '${name}' cannot be called on constant`,
+              pos,
+            );
+          }
+          const r = pc.callBuiltin(f, name, b, all, pos);
+          if (isPlace && all[0] !== recv) place.set(f, all[0]);
+          return r;
+        }
+        throw fnNotFound(name, [recv, ...av]).at(pos);
+      },
+      cost,
+    ];
   }
 }
 
@@ -1204,7 +1336,13 @@ export class ProgramCompiler {
 
   private makeFn(def: FnDef, name: string): CompiledFn {
     const params = this.res.paramsOf.get(def)!;
-    return new CompiledFn(name, def.params, 0, params.map((d) => d.captured), def.pos);
+    return new CompiledFn(
+      name,
+      def.params,
+      0,
+      params.map((d) => d.captured),
+      def.pos,
+    );
   }
 
   private fillFn(fn: CompiledFn, def: FnDef): void {
@@ -1241,7 +1379,11 @@ export class ProgramCompiler {
       const fn = fp.closure as CompiledFn;
       if (fn.params.length !== all.length) throw fnNotFound(fp.name, all).at(pos);
       if (th && fp.captures?.includes(th)) {
-        throw fail('ErrorDataRace', `Data race detected on variable 'argument #1 of function '${fp.name}''`, pos);
+        throw fail(
+          'ErrorDataRace',
+          `Data race detected on variable 'argument #1 of function '${fp.name}''`,
+          pos,
+        );
       }
       return callScript(fn, all, th, f.rt, pos, fp.captures);
     }
@@ -1296,7 +1438,12 @@ function compileFnBody(c: FnCompiler, body: Expr): Op {
     if (last.k === 'expr' && last.e.k === 'return') {
       const init = body.body.slice(0, -1);
       const ret = last.e;
-      const stmts: Stmt[] = [...init, ret.value ? { k: 'expr', pos: last.pos, e: ret.value } : { k: 'expr', pos: last.pos, e: { k: 'unit', pos: last.pos } }];
+      const stmts: Stmt[] = [
+        ...init,
+        ret.value
+          ? { k: 'expr', pos: last.pos, e: ret.value }
+          : { k: 'expr', pos: last.pos, e: { k: 'unit', pos: last.pos } },
+      ];
       return c.block(stmts);
     }
   }
@@ -1307,4 +1454,3 @@ function compileFnBody(c: FnCompiler, body: Expr): Op {
 export function compileScript(script: Script): CompiledProgram {
   return new ProgramCompiler().compile(script);
 }
-

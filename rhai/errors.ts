@@ -45,7 +45,9 @@ export class RhaiFailure {
   /** Message as Rhai displays it, position included. */
   get message(): string {
     if (this.kind === 'ErrorInFunctionCall' && this.inner) {
-      const where = this.fnName!.startsWith('anon$') ? 'in closure call' : `in call to function '${this.fnName}'`;
+      const where = this.fnName!.startsWith('anon$')
+        ? 'in closure call'
+        : `in call to function '${this.fnName}'`;
       return `${this.inner.message}\n${where}${posSuffix(this.pos)}`;
     }
     if (this.kind === 'ErrorParsing') return `Syntax error: ${this.detail}${posSuffix(this.pos)}`;

@@ -89,7 +89,13 @@ export function debug(v: Value, quoteChars = false): string {
   if (v instanceof RChar) return quoteChars ? `'${v.c}'` : v.c;
   if (Array.isArray(v)) return '[' + v.map((e) => debug(e, quoteChars)).join(', ') + ']';
   if (v instanceof Map) {
-    return '#{' + sortedKeys(v).map((k) => `${debugString(k)}: ${debug(v.get(k), quoteChars)}`).join(', ') + '}';
+    return (
+      '#{' +
+      sortedKeys(v)
+        .map((k) => `${debugString(k)}: ${debug(v.get(k), quoteChars)}`)
+        .join(', ') +
+      '}'
+    );
   }
   if (v instanceof FnPtr) return `Fn(${v.name})`;
   if (v instanceof RRange) return `${v.start}..${v.inclusive ? '=' : ''}${v.end}`;

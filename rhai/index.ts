@@ -87,14 +87,24 @@ export function parse(source: string, limits?: Partial<EngineLimits>): ParseResu
 }
 
 /** Run a compiled program. Limits default to {@link SANDBOX_LIMITS}. Never throws. */
-export function run(program: Program, bindings: HostBindings = {}, limits?: Partial<EngineLimits>): RunResult {
+export function run(
+  program: Program,
+  bindings: HostBindings = {},
+  limits?: Partial<EngineLimits>,
+): RunResult {
   const l = limitsOf(limits);
   const { compiled } = program as ProgramImpl;
   try {
     const globals = new Map<string, GlobalVar>();
-    for (const [k, v] of Object.entries(bindings.variables ?? {})) globals.set(k, new GlobalVar(jsonToValue(v), false));
-    for (const [k, v] of Object.entries(bindings.constants ?? {})) globals.set(k, new GlobalVar(jsonToValue(v), true));
-    const rt = new Runtime(l, globals, { onPrint: bindings.onPrint, onDebug: bindings.onDebug, store: bindings.store });
+    for (const [k, v] of Object.entries(bindings.variables ?? {}))
+      globals.set(k, new GlobalVar(jsonToValue(v), false));
+    for (const [k, v] of Object.entries(bindings.constants ?? {}))
+      globals.set(k, new GlobalVar(jsonToValue(v), true));
+    const rt = new Runtime(l, globals, {
+      onPrint: bindings.onPrint,
+      onDebug: bindings.onDebug,
+      store: bindings.store,
+    });
     const frame = new Frame(new Array<Value>(compiled.main.nslots), rt, undefined, []);
     let value: Value;
     try {

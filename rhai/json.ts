@@ -5,7 +5,8 @@ import { I64_MAX, I64_MIN, isInt, normBig, RChar, RFloat, type RMap, type Value 
 export class NotJsonError extends Error {}
 
 function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 
@@ -33,7 +34,9 @@ export function valueToJson(v: Value): unknown {
     for (const [k, x] of v) setKey(o, k, valueToJson(x));
     return o;
   }
-  throw new NotJsonError(`a value of type '${v.constructor.name === 'FnPtr' ? 'Fn' : 'range'}' cannot be converted to JSON`);
+  throw new NotJsonError(
+    `a value of type '${v.constructor.name === 'FnPtr' ? 'Fn' : 'range'}' cannot be converted to JSON`,
+  );
 }
 
 /** JSON value → engine value (integers → int, other numbers → float, objects → maps). */
@@ -44,7 +47,8 @@ export function jsonToValue(j: unknown): Value {
     case 'string':
       return j;
     case 'number':
-      if (Number.isInteger(j) && j < 9223372036854775808 && j >= -9223372036854775808) return j === 0 ? 0 : normBig(BigInt(j));
+      if (Number.isInteger(j) && j < 9223372036854775808 && j >= -9223372036854775808)
+        return j === 0 ? 0 : normBig(BigInt(j));
       return new RFloat(j);
     case 'bigint':
       if (j > I64_MAX || j < I64_MIN) throw new NotJsonError(`integer ${j} is out of i64 range`);

@@ -20,24 +20,144 @@ export interface Token {
 }
 
 export const KEYWORDS = new Set([
-  'true', 'false', 'let', 'const', 'if', 'else', 'switch', 'do', 'while', 'until', 'loop', 'for', 'in',
-  'continue', 'break', 'return', 'throw', 'try', 'catch', 'fn', 'private', 'import', 'export', 'as', 'this',
-  'Fn', 'call', 'curry', 'type_of', 'print', 'debug', 'eval', 'is_def_fn', 'is_def_var', 'is_shared',
+  'true',
+  'false',
+  'let',
+  'const',
+  'if',
+  'else',
+  'switch',
+  'do',
+  'while',
+  'until',
+  'loop',
+  'for',
+  'in',
+  'continue',
+  'break',
+  'return',
+  'throw',
+  'try',
+  'catch',
+  'fn',
+  'private',
+  'import',
+  'export',
+  'as',
+  'this',
+  'Fn',
+  'call',
+  'curry',
+  'type_of',
+  'print',
+  'debug',
+  'eval',
+  'is_def_fn',
+  'is_def_var',
+  'is_shared',
 ]);
 /** Keywords that behave like function names when followed by `(`. */
-export const FN_KEYWORDS = new Set(['Fn', 'call', 'curry', 'type_of', 'print', 'debug', 'eval', 'is_def_fn', 'is_def_var', 'is_shared']);
+export const FN_KEYWORDS = new Set([
+  'Fn',
+  'call',
+  'curry',
+  'type_of',
+  'print',
+  'debug',
+  'eval',
+  'is_def_fn',
+  'is_def_var',
+  'is_shared',
+]);
 
 export const RESERVED_WORDS = new Set([
-  'var', 'static', 'shared', 'goto', 'match', 'case', 'public', 'protected', 'new', 'use', 'with', 'is',
-  'module', 'package', 'super', 'thread', 'spawn', 'go', 'await', 'async', 'sync', 'yield', 'default',
-  'void', 'null', 'nil',
+  'var',
+  'static',
+  'shared',
+  'goto',
+  'match',
+  'case',
+  'public',
+  'protected',
+  'new',
+  'use',
+  'with',
+  'is',
+  'module',
+  'package',
+  'super',
+  'thread',
+  'spawn',
+  'go',
+  'await',
+  'async',
+  'sync',
+  'yield',
+  'default',
+  'void',
+  'null',
+  'nil',
 ]);
-export const RESERVED_SYMBOLS = new Set(['~', '++', '--', '...', '?', '#', '@', '$', '->', '<-', '<|', '|>', '===', '!==', ':=', ':;', '::<', '#!', '(*', '*)']);
+export const RESERVED_SYMBOLS = new Set([
+  '~',
+  '++',
+  '--',
+  '...',
+  '?',
+  '#',
+  '@',
+  '$',
+  '->',
+  '<-',
+  '<|',
+  '|>',
+  '===',
+  '!==',
+  ':=',
+  ':;',
+  '::<',
+  '#!',
+  '(*',
+  '*)',
+]);
 
 const OPS3 = ['**=', '<<=', '>>=', '..=', '...', '===', '!==', '::<'];
 const OPS2 = [
-  '**', '<<', '>>', '&&', '||', '==', '!=', '<=', '>=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '..', '??',
-  '?.', '?[', '::', '=>', '->', '<-', '++', '--', '#{', '|>', '<|', ':=', ':;', '#!', '(*', '*)',
+  '**',
+  '<<',
+  '>>',
+  '&&',
+  '||',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '%=',
+  '&=',
+  '|=',
+  '^=',
+  '..',
+  '??',
+  '?.',
+  '?[',
+  '::',
+  '=>',
+  '->',
+  '<-',
+  '++',
+  '--',
+  '#{',
+  '|>',
+  '<|',
+  ':=',
+  ':;',
+  '#!',
+  '(*',
+  '*)',
 ];
 const OPS1 = '+-*/%&|^!=<>.,;:()[]{}?~@$#';
 
@@ -51,7 +171,16 @@ function isIdentChar(c: string | undefined): boolean {
   return isAsciiLetter(c) || isDigit(c) || c === '_';
 }
 function isWhitespace(c: string): boolean {
-  return c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v' || c === '\u00a0' || /\s/u.test(c);
+  return (
+    c === ' ' ||
+    c === '\t' ||
+    c === '\n' ||
+    c === '\r' ||
+    c === '\f' ||
+    c === '\v' ||
+    c === '\u00a0' ||
+    /\s/u.test(c)
+  );
 }
 
 /** Tokenizer over code points, so columns count characters. */
@@ -216,13 +345,18 @@ export class Lexer {
     const clean = text.replace(/_/g, '');
     if (isFloat) return { k: 'float', s: clean, line: p.line, pos: p.pos, num: Number(clean) };
     const big = BigInt(clean);
-    if (big > 9223372036854775807n) return { k: 'float', s: clean, line: p.line, pos: p.pos, num: Number(clean), bigDec: big };
+    if (big > 9223372036854775807n)
+      return { k: 'float', s: clean, line: p.line, pos: p.pos, num: Number(clean), bigDec: big };
     return { k: 'int', s: clean, line: p.line, pos: p.pos, int: big };
   }
 
   private checkSize(s: string, p: Pos): Token | undefined {
     if (this.maxStringSize > 0 && s.length * 3 > this.maxStringSize && byteLength(s) > this.maxStringSize) {
-      return this.errTok('LiteralTooLarge', `Length of string exceeds the maximum limit (${this.maxStringSize})`, p);
+      return this.errTok(
+        'LiteralTooLarge',
+        `Length of string exceeds the maximum limit (${this.maxStringSize})`,
+        p,
+      );
     }
     return undefined;
   }
@@ -247,7 +381,11 @@ export class Lexer {
     for (let k = 0; k < len; k++) {
       const h = this.peek();
       if (h === undefined || !/[0-9a-fA-F]/.test(h)) {
-        return this.errTok('MalformedEscapeSequence', `Invalid escape sequence: '\\${c}${hex}${h ?? ''}'`, escPos);
+        return this.errTok(
+          'MalformedEscapeSequence',
+          `Invalid escape sequence: '\\${c}${hex}${h ?? ''}'`,
+          escPos,
+        );
       }
       hex += this.adv();
     }
@@ -278,7 +416,12 @@ export class Lexer {
         if (this.peek() === '\r') this.adv();
         this.adv();
         // Rhai quirk: skip up to <column of opening quote> leading whitespace chars.
-        for (let k = 0; k < p.pos && this.peek() !== undefined && this.peek() !== '\n' && isWhitespace(this.peek()!); k++) this.adv();
+        for (
+          let k = 0;
+          k < p.pos && this.peek() !== undefined && this.peek() !== '\n' && isWhitespace(this.peek()!);
+          k++
+        )
+          this.adv();
         continue;
       }
       if (c === '\\') {

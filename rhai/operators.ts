@@ -1,11 +1,32 @@
 import { fail, type RhaiFailure } from './errors';
 import { display } from './format';
 import {
-  type Int, intAdd, intAnd, intDiv, intMul, intOr, intPow, intRem, intShl, intShr, intSub, intXor,
+  type Int,
+  intAdd,
+  intAnd,
+  intDiv,
+  intMul,
+  intOr,
+  intPow,
+  intRem,
+  intShl,
+  intShr,
+  intSub,
+  intXor,
 } from './int';
 import {
-  cloneArray, cloneMap, cloneValue, compareStrings, FnPtr, isInt, RChar, RFloat, RRange, RStepRange,
-  typeName, type Value,
+  cloneArray,
+  cloneMap,
+  cloneValue,
+  compareStrings,
+  FnPtr,
+  isInt,
+  RChar,
+  RFloat,
+  RRange,
+  RStepRange,
+  typeName,
+  type Value,
 } from './values';
 
 const EPS = 2.220446049250313e-16;
@@ -55,7 +76,8 @@ export function valuesEqual(a: Value, b: Value): boolean {
     }
     return true;
   }
-  if (a instanceof RRange) return b instanceof RRange && a.start === b.start && a.end === b.end && a.inclusive === b.inclusive;
+  if (a instanceof RRange)
+    return b instanceof RRange && a.start === b.start && a.end === b.end && a.inclusive === b.inclusive;
   if (a instanceof FnPtr && b instanceof FnPtr) throw fnNotFound('==', [a, b]);
   return false;
 }
@@ -192,7 +214,11 @@ export function binaryOp(op: string, a: Value, b: Value): Value {
     case '!in':
       return !containsOp(b, a);
   }
-  if (isNum(a) && isNum(b) && (op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '**')) {
+  if (
+    isNum(a) &&
+    isNum(b) &&
+    (op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '**')
+  ) {
     return floatOp(op, toF(a), toF(b));
   }
   if (op === '+') {

@@ -12,17 +12,30 @@ export interface ParseLimits {
 }
 
 const BINARY_PREC: Record<string, number> = {
-  '||': 30, '|': 30, '^': 30,
-  '&&': 60, '&': 60,
-  '==': 90, '!=': 90,
-  in: 110, '!in': 110,
-  '<': 130, '<=': 130, '>': 130, '>=': 130,
+  '||': 30,
+  '|': 30,
+  '^': 30,
+  '&&': 60,
+  '&': 60,
+  '==': 90,
+  '!=': 90,
+  in: 110,
+  '!in': 110,
+  '<': 130,
+  '<=': 130,
+  '>': 130,
+  '>=': 130,
   '??': 135,
-  '..': 140, '..=': 140,
-  '+': 150, '-': 150,
-  '*': 180, '/': 180, '%': 180,
+  '..': 140,
+  '..=': 140,
+  '+': 150,
+  '-': 150,
+  '*': 180,
+  '/': 180,
+  '%': 180,
   '**': 190,
-  '<<': 210, '>>': 210,
+  '<<': 210,
+  '>>': 210,
 };
 
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '**=', '<<=', '>>=', '&=', '|=', '^=']);
@@ -77,7 +90,13 @@ export class Parser {
     private readonly limits: ParseLimits,
   ) {
     this.toks = typeof source === 'string' ? new Lexer(source, limits.maxStringSize).tokenize() : source;
-    this.ctx = { inFn: false, inClosure: false, loops: 0, maxDepth: limits.maxExprDepth, scopes: [new Map()] };
+    this.ctx = {
+      inFn: false,
+      inClosure: false,
+      loops: 0,
+      maxDepth: limits.maxExprDepth,
+      scopes: [new Map()],
+    };
   }
 
   parseScript(): Script {
@@ -121,7 +140,8 @@ export class Parser {
     if ((t.k === 'op' && RESERVED_SYMBOLS.has(t.s)) || (t.k === 'ident' && RESERVED_WORDS.has(t.s))) {
       return parseError('Reserved', `'${t.s}' is a reserved keyword/symbol`, this.pos(t));
     }
-    if (t.k === 'eof' && code === 'UnexpectedInput') return parseError('UnexpectedEOF', 'Script is incomplete', this.pos(t));
+    if (t.k === 'eof' && code === 'UnexpectedInput')
+      return parseError('UnexpectedEOF', 'Script is incomplete', this.pos(t));
     return parseError(code, detail, this.pos(t));
   }
   private enter(p: Pos): void {
@@ -150,7 +170,8 @@ export class Parser {
     if (t.k === 'ident') {
       if (RESERVED_WORDS.has(t.s)) throw this.unexpected(t, 'Reserved', '');
       this.next();
-      if (t.num === -1) throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.s}`, this.pos(t));
+      if (t.num === -1)
+        throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.s}`, this.pos(t));
       return t.s;
     }
     if (t.k === 'kw') throw parseError('Reserved', `'${t.s}' is a reserved keyword`, this.pos(t));
@@ -174,7 +195,11 @@ export class Parser {
       }
       if (this.is('fn')) {
         if (!topLevel || this.ctx.inFn || this.ctx.inClosure) {
-          throw parseError('WrongFnDefinition', 'Function definitions must be at global level and cannot be inside a block or another function', this.pos(t));
+          throw parseError(
+            'WrongFnDefinition',
+            'Function definitions must be at global level and cannot be inside a block or another function',
+            this.pos(t),
+          );
         }
         this.parseFnDef();
         continue;
@@ -185,7 +210,7 @@ export class Parser {
       if (this.endsWithBlock(s)) continue;
       const n = this.peek();
       if (n.k === 'eof' || this.is('}')) continue;
-      throw this.unexpected(n, 'MissingSemicolon', 'Expecting \';\' to terminate this statement');
+      throw this.unexpected(n, 'MissingSemicolon', "Expecting ';' to terminate this statement");
     }
   }
 
@@ -222,7 +247,11 @@ export class Parser {
           case 'for':
             return { k: 'expr', pos: p, e: this.parsePrimaryKeyword() };
           case 'fn':
-            throw parseError('WrongFnDefinition', 'Function definitions must be at global level and cannot be inside a block or another function', p);
+            throw parseError(
+              'WrongFnDefinition',
+              'Function definitions must be at global level and cannot be inside a block or another function',
+              p,
+            );
         }
       }
       if (this.is('{')) return { k: 'expr', pos: p, e: this.parseBlock() };
@@ -243,7 +272,8 @@ export class Parser {
   private checkAssignable(e: Expr): void {
     switch (e.k) {
       case 'var':
-        if (this.isConstVar(e.name)) throw parseError('AssignmentToConstant', `Cannot assign to constant ${e.name}`, e.pos);
+        if (this.isConstVar(e.name))
+          throw parseError('AssignmentToConstant', `Cannot assign to constant ${e.name}`, e.pos);
         return;
       case 'this':
         return;
@@ -252,11 +282,13 @@ export class Parser {
         let root: Expr = e;
         while (root.k === 'index' || root.k === 'prop') root = root.target;
         if (root.k === 'var' || root.k === 'this') return;
-        if (root.k === 'method' || root.k === 'call') throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', root.pos);
+        if (root.k === 'method' || root.k === 'call')
+          throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', root.pos);
         throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', e.pos);
       }
     }
-    if (LITERAL_KINDS.has(e.k)) throw parseError('AssignmentToConstant', 'Cannot assign to a constant value', e.pos);
+    if (LITERAL_KINDS.has(e.k))
+      throw parseError('AssignmentToConstant', 'Cannot assign to a constant value', e.pos);
     throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', e.pos);
   }
 
@@ -283,7 +315,8 @@ export class Parser {
     const fnTok = this.next();
     const nameTok = this.peek();
     if (nameTok.k !== 'ident' || nameTok.num === -1 || RESERVED_WORDS.has(nameTok.s)) {
-      if (nameTok.k === 'ident' && RESERVED_WORDS.has(nameTok.s)) throw this.unexpected(nameTok, 'Reserved', '');
+      if (nameTok.k === 'ident' && RESERVED_WORDS.has(nameTok.s))
+        throw this.unexpected(nameTok, 'Reserved', '');
       throw parseError('FnMissingName', 'Expecting function name in function declaration', this.pos(nameTok));
     }
     this.next();
@@ -293,20 +326,40 @@ export class Parser {
     while (!this.is(')')) {
       const pt = this.peek();
       const pn = this.varName();
-      if (params.includes(pn)) throw parseError('FnDuplicatedParam', `Duplicated parameter ${pn} for function ${name}`, this.pos(pt));
+      if (params.includes(pn))
+        throw parseError(
+          'FnDuplicatedParam',
+          `Duplicated parameter ${pn} for function ${name}`,
+          this.pos(pt),
+        );
       params.push(pn);
       if (!this.eat(',')) break;
     }
     this.expect(')', 'MissingToken', "Expecting ')'");
     const key = `${name}/${params.length}`;
     if (this.fnKeys.has(key)) {
-      throw parseError('FnDuplicatedDefinition', `Function ${name} with ${params.length} parameter${params.length === 1 ? '' : 's'} already exists`, this.pos(nameTok));
+      throw parseError(
+        'FnDuplicatedDefinition',
+        `Function ${name} with ${params.length} parameter${params.length === 1 ? '' : 's'} already exists`,
+        this.pos(nameTok),
+      );
     }
     this.fnKeys.add(key);
-    if (!this.is('{')) throw this.unexpected(this.peek(), 'FnMissingBody', `Expecting body statement block for function '${name}'`);
+    if (!this.is('{'))
+      throw this.unexpected(
+        this.peek(),
+        'FnMissingBody',
+        `Expecting body statement block for function '${name}'`,
+      );
     const saved = this.ctx;
     const savedDepth = this.depth;
-    this.ctx = { inFn: true, inClosure: false, loops: 0, maxDepth: this.limits.maxFunctionExprDepth, scopes: [new Map(params.map((n) => [n, false]))] };
+    this.ctx = {
+      inFn: true,
+      inClosure: false,
+      loops: 0,
+      maxDepth: this.limits.maxFunctionExprDepth,
+      scopes: [new Map(params.map((n) => [n, false]))],
+    };
     this.depth = 0;
     try {
       const body = this.parseBlock();
@@ -333,13 +386,17 @@ export class Parser {
     const t = this.peek();
     if (t.k === 'op' && t.num === undefined && BINARY_PREC[t.s] !== undefined) return { op: t.s, len: 1 };
     if (t.k === 'kw' && t.s === 'in') return { op: 'in', len: 1 };
-    if (t.k === 'op' && t.s === '!' && this.peek(1).k === 'kw' && this.peek(1).s === 'in') return { op: '!in', len: 2 };
+    if (t.k === 'op' && t.s === '!' && this.peek(1).k === 'kw' && this.peek(1).s === 'in')
+      return { op: '!in', len: 2 };
     return undefined;
   }
 
   private canStartExpr(t: Token): boolean {
     if (t.k === 'eof') return false;
-    if (t.k === 'op') return !['}', ')', ']', ',', ';', '=>', '=', ':'].includes(t.s) && !['+=', '-=', '*=', '/='].includes(t.s);
+    if (t.k === 'op')
+      return (
+        !['}', ')', ']', ',', ';', '=>', '=', ':'].includes(t.s) && !['+=', '-=', '*=', '/='].includes(t.s)
+      );
     if (t.k === 'kw') return !['in', 'else', 'catch'].includes(t.s);
     return true;
   }
@@ -454,13 +511,18 @@ export class Parser {
     const desc = literalDesc(index);
     if (!desc || index.k === 'array' || index.k === 'map') return;
     if (target.k === 'map') {
-      if (index.k !== 'str' && index.k !== 'interp') throw parseError('MalformedIndexExpr', `Object map expects string index, not ${desc}`, index.pos);
+      if (index.k !== 'str' && index.k !== 'interp')
+        throw parseError('MalformedIndexExpr', `Object map expects string index, not ${desc}`, index.pos);
       return;
     }
     if (['int', 'array', 'str', 'interp'].includes(target.k)) {
       if (index.k === 'int') return;
       const what = index.k === 'str' || index.k === 'interp' ? 'numeric' : 'integer';
-      throw parseError('MalformedIndexExpr', `Array, string or bit-field expects ${what} index, not ${desc}`, index.pos);
+      throw parseError(
+        'MalformedIndexExpr',
+        `Array, string or bit-field expects ${what} index, not ${desc}`,
+        index.pos,
+      );
     }
   }
 
@@ -512,7 +574,8 @@ export class Parser {
         this.next();
         const close = this.peek();
         if (this.is(')')) {
-          if (close.line !== t.line || close.pos !== t.pos + 1) throw parseError('UnexpectedInput', "Unexpected ')'", this.pos(close));
+          if (close.line !== t.line || close.pos !== t.pos + 1)
+            throw parseError('UnexpectedInput', "Unexpected ')'", this.pos(close));
           this.next();
           return { k: 'unit', pos: p };
         }
@@ -559,7 +622,12 @@ export class Parser {
       if (sub.peek().k !== 'eof') throw sub.unexpected(sub.peek(), 'MissingToken', "Expecting '}'");
       parts.push(e);
     });
-    if (parts.length === 1 && parts[0].k === 'str' && t.parts!.length === 1 && typeof t.parts![0] === 'string') {
+    if (
+      parts.length === 1 &&
+      parts[0].k === 'str' &&
+      t.parts!.length === 1 &&
+      typeof t.parts![0] === 'string'
+    ) {
       return { k: 'str', pos: p, v: parts[0].v };
     }
     if (parts.length === 0) return { k: 'str', pos: p, v: '' };
@@ -573,13 +641,21 @@ export class Parser {
     while (!this.is(']')) {
       // Rhai quirk: a literal with exactly `max` elements is already rejected.
       if (max > 0 && items.length >= max) {
-        throw parseError('LiteralTooLarge', `Size of array literal exceeds the maximum limit (${max})`, this.pos(this.peek()));
+        throw parseError(
+          'LiteralTooLarge',
+          `Size of array literal exceeds the maximum limit (${max})`,
+          this.pos(this.peek()),
+        );
       }
       items.push(this.parseExpr());
       if (!this.eat(',')) break;
     }
     if (max > 0 && items.length >= max) {
-      throw parseError('LiteralTooLarge', `Size of array literal exceeds the maximum limit (${max})`, this.pos(this.peek()));
+      throw parseError(
+        'LiteralTooLarge',
+        `Size of array literal exceeds the maximum limit (${max})`,
+        this.pos(this.peek()),
+      );
     }
     this.expect(']', 'MissingToken', "Expecting ']' to end this array literal");
     return { k: 'array', pos: this.pos(open), items };
@@ -594,17 +670,28 @@ export class Parser {
       let key: string;
       if (kt.k === 'ident' && kt.num === undefined && !RESERVED_WORDS.has(kt.s)) key = kt.s;
       else if (kt.k === 'str') key = kt.s;
-      else if (kt.k === 'istr' && kt.parts!.every((x) => typeof x === 'string')) key = (kt.parts as string[]).join('');
-      else if (kt.k === 'kw' || (kt.k === 'ident' && RESERVED_WORDS.has(kt.s))) throw parseError('Reserved', `'${kt.s}' is a reserved keyword`, this.pos(kt));
+      else if (kt.k === 'istr' && kt.parts!.every((x) => typeof x === 'string'))
+        key = (kt.parts as string[]).join('');
+      else if (kt.k === 'kw' || (kt.k === 'ident' && RESERVED_WORDS.has(kt.s)))
+        throw parseError('Reserved', `'${kt.s}' is a reserved keyword`, this.pos(kt));
       else throw parseError('PropertyExpected', 'Expecting name of a property', this.pos(kt));
       this.next();
-      if (seen.has(key)) throw parseError('DuplicatedProperty', `Duplicated property '${key}' for object map literal`, this.pos(kt));
+      if (seen.has(key))
+        throw parseError(
+          'DuplicatedProperty',
+          `Duplicated property '${key}' for object map literal`,
+          this.pos(kt),
+        );
       seen.add(key);
       this.expect(':', 'MissingToken', "Expecting ':'");
       entries.push([key, this.parseExpr()]);
       const max = this.limits.maxMapSize;
       if (max > 0 && entries.length > max) {
-        throw parseError('LiteralTooLarge', `Number of properties in object map literal exceeds the maximum limit (${max})`, this.pos(kt));
+        throw parseError(
+          'LiteralTooLarge',
+          `Number of properties in object map literal exceeds the maximum limit (${max})`,
+          this.pos(kt),
+        );
       }
       if (!this.eat(',')) break;
     }
@@ -651,14 +738,25 @@ export class Parser {
       while (!this.is('|')) {
         const pt = this.peek();
         const n = this.varName();
-        if (params.includes(n)) throw parseError('FnDuplicatedParam', `Duplicated parameter ${n} for function anonymous`, this.pos(pt));
+        if (params.includes(n))
+          throw parseError(
+            'FnDuplicatedParam',
+            `Duplicated parameter ${n} for function anonymous`,
+            this.pos(pt),
+          );
         params.push(n);
         if (!this.eat(',')) break;
       }
       this.expect('|', 'MissingToken', "Expecting '|'");
     }
     const saved = this.ctx;
-    this.ctx = { inFn: saved.inFn, inClosure: true, loops: 0, maxDepth: saved.maxDepth, scopes: [...saved.scopes, new Map(params.map((n) => [n, false]))] };
+    this.ctx = {
+      inFn: saved.inFn,
+      inClosure: true,
+      loops: 0,
+      maxDepth: saved.maxDepth,
+      scopes: [...saved.scopes, new Map(params.map((n) => [n, false]))],
+    };
     try {
       const s = this.parseStmt();
       const body: Expr = s.k === 'expr' ? s.e : { k: 'block', pos: s.pos, body: [s] };
@@ -678,7 +776,8 @@ export class Parser {
         return { k: 'bool', pos: p, v: t.s === 'true' };
       case 'this':
         this.next();
-        if (!this.ctx.inFn && !this.ctx.inClosure) throw parseError('UnexpectedInput', "'this' can only be used in functions", p);
+        if (!this.ctx.inFn && !this.ctx.inClosure)
+          throw parseError('UnexpectedInput', "'this' can only be used in functions", p);
         return { k: 'this', pos: p };
       case 'if': {
         this.next();
@@ -700,7 +799,8 @@ export class Parser {
         this.next();
         const body = this.loopBody();
         const w = this.peek();
-        if (!this.is('while') && !this.is('until')) throw this.unexpected(w, 'MissingToken', "Expecting 'while' or 'until'");
+        if (!this.is('while') && !this.is('until'))
+          throw this.unexpected(w, 'MissingToken', "Expecting 'while' or 'until'");
         this.next();
         const cond = this.parseCond();
         return { k: 'do', pos: p, cond, until: w.s === 'until', body };
@@ -712,7 +812,12 @@ export class Parser {
       case 'break':
       case 'continue': {
         this.next();
-        if (this.ctx.loops === 0) throw parseError('LoopBreak', `${t.s === 'break' ? 'Break' : 'Continue'} statement should only be used inside a loop`, p);
+        if (this.ctx.loops === 0)
+          throw parseError(
+            'LoopBreak',
+            `${t.s === 'break' ? 'Break' : 'Continue'} statement should only be used inside a loop`,
+            p,
+          );
         if (t.s === 'continue') return { k: 'continue', pos: p };
         const value = this.canStartExpr(this.peek()) ? this.parseExpr() : undefined;
         return { k: 'break', pos: p, value };
@@ -769,11 +874,17 @@ export class Parser {
     let sawRange = false;
     while (!this.is('}')) {
       const t = this.peek();
-      if (def !== undefined) throw parseError('WrongSwitchDefaultCase', 'Default switch case must be the last', this.pos(t));
+      if (def !== undefined)
+        throw parseError('WrongSwitchDefaultCase', 'Default switch case must be the last', this.pos(t));
       let body: Expr;
       if (this.is('_')) {
         this.next();
-        if (this.is('if')) throw parseError('WrongSwitchCaseCondition', 'This switch case cannot have a condition', this.pos(this.peek()));
+        if (this.is('if'))
+          throw parseError(
+            'WrongSwitchCaseCondition',
+            'This switch case cannot have a condition',
+            this.pos(this.peek()),
+          );
         this.expect('=>', 'MissingToken', "Expecting '=>'");
         body = this.parseCaseBody();
         def = body;
@@ -784,7 +895,11 @@ export class Parser {
           this.checkCaseLabel(l);
           if (l.k === 'range') sawRange = true;
           else if (sawRange && (l.k === 'int' || l.k === 'float')) {
-            throw parseError('WrongSwitchIntegerCase', 'Numeric switch case cannot follow a range case', l.pos);
+            throw parseError(
+              'WrongSwitchIntegerCase',
+              'Numeric switch case cannot follow a range case',
+              l.pos,
+            );
           }
           labels.push(l);
           if (!this.eat('|')) break;
@@ -797,7 +912,8 @@ export class Parser {
       }
       if (this.eat(',')) continue;
       if (body.k === 'block') continue;
-      if (!this.is('}')) throw this.unexpected(this.peek(), 'MissingToken', "Expecting ',' to separate switch cases");
+      if (!this.is('}'))
+        throw this.unexpected(this.peek(), 'MissingToken', "Expecting ',' to separate switch cases");
     }
     this.expect('}');
     return { k: 'switch', pos: p, subject, cases, def };

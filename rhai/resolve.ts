@@ -143,7 +143,10 @@ export function resolve(script: Script): Resolution {
     const fs = new FnScope(kind, outer);
     r.fnScopeOf.set(def, fs);
     const c: Chain = { fs, blocks: [new Map()] };
-    r.paramsOf.set(def, def.params.map((p) => declare(c, p, false)));
+    r.paramsOf.set(
+      def,
+      def.params.map((p) => declare(c, p, false)),
+    );
     const savedCatch = catchStack.splice(0);
     expr(c, def.body);
     catchStack.push(...savedCatch);

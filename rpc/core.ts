@@ -34,7 +34,10 @@ function checkEnvelope(value: unknown): Checked {
   const rawId = msg.id;
   const hasId = 'id' in msg;
   const idOk =
-    !hasId || rawId === null || typeof rawId === 'string' || (typeof rawId === 'number' && Number.isFinite(rawId));
+    !hasId ||
+    rawId === null ||
+    typeof rawId === 'string' ||
+    (typeof rawId === 'number' && Number.isFinite(rawId));
   const id = idOk && hasId ? (rawId as JsonRpcId) : null;
   if (!idOk || msg.jsonrpc !== '2.0' || typeof msg.method !== 'string') {
     return { ok: false, id, error: rpcError(RpcErrorCode.InvalidRequest) };

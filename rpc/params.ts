@@ -58,7 +58,8 @@ function describeIssues(error: z.ZodError): { path: string; message: string }[] 
         const best = issue.errors
           .filter((b) => b.length > 0)
           .reduce<readonly z.core.$ZodIssue[] | undefined>(
-            (acc, b) => (!acc || b.length < acc.length || (b.length === acc.length && depth(b) > depth(acc)) ? b : acc),
+            (acc, b) =>
+              !acc || b.length < acc.length || (b.length === acc.length && depth(b) > depth(acc)) ? b : acc,
             undefined,
           );
         if (best) visit(best, [...prefix, ...issue.path]);

@@ -4,7 +4,11 @@ import { Wallet } from 'ethers';
 import { personalMessageDigest } from '../auth/eip191';
 import { normalizePubkey, generateKeyPair } from '../auth/keys';
 import { nativeSecp256k1 } from '../auth/native-secp256k1';
-import { decodeSignature, verifyPersonalSignature as reference, verifyPersonalSignatureNative } from '../auth/signature';
+import {
+  decodeSignature,
+  verifyPersonalSignature as reference,
+  verifyPersonalSignatureNative,
+} from '../auth/signature';
 import { createVerifierPool } from '../auth/verify-pool';
 import { personalSign, publicKeyOf } from '../client/sign';
 
@@ -135,14 +139,19 @@ describe('verifier pool', () => {
     const key = normalizePubkey(v.pubkey_compressed)!;
     await expect(pool.verify(['other', v.message], v.signature, key)).resolves.toBe(1);
     await expect(pool.verify(['other'], v.signature, key)).resolves.toBe(-1);
-    const many = await Promise.all(vectors.map((x) => pool.verify([x.message], x.signature, normalizePubkey(x.pubkey_compressed)!)));
+    const many = await Promise.all(
+      vectors.map((x) => pool.verify([x.message], x.signature, normalizePubkey(x.pubkey_compressed)!)),
+    );
     expect(many).toEqual(vectors.map(() => 0));
   });
 });
 
 describe('client signing', () => {
-  it.each(vectors.map((v) => [v.message, v] as const))('personalSign reproduces the ethers signature of %j', (_m, v) => {
-    expect(publicKeyOf(v.private_key)).toBe(strip(v.pubkey_compressed));
-    expect(personalSign(v.message, v.private_key)).toBe(v.signature);
-  });
+  it.each(vectors.map((v) => [v.message, v] as const))(
+    'personalSign reproduces the ethers signature of %j',
+    (_m, v) => {
+      expect(publicKeyOf(v.private_key)).toBe(strip(v.pubkey_compressed));
+      expect(personalSign(v.message, v.private_key)).toBe(v.signature);
+    },
+  );
 });

@@ -70,7 +70,11 @@ describe('CircleWs actor', () => {
   const dispatcher = spawn(
     system,
     (state: null, msg: PlayMsg) => {
-      dispatch(msg.replyTo, { type: 'play-result', taskId: msg.taskId, outcome: { ok: true, output: msg.script } });
+      dispatch(msg.replyTo, {
+        type: 'play-result',
+        taskId: msg.taskId,
+        outcome: { ok: true, output: msg.script },
+      });
       return state;
     },
     'echo-dispatcher',
@@ -105,7 +109,10 @@ describe('CircleWs actor', () => {
         },
       }),
     );
-    frames(actor, [`{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`, '{"jsonrpc":"2.0","id":2,"method":"whoami"}']);
+    frames(actor, [
+      `{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`,
+      '{"jsonrpc":"2.0","id":2,"method":"whoami"}',
+    ]);
     await port.waitWrites(1);
     expect(port.writes[0]!.map((t) => JSON.parse(t))).toEqual([
       { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'Internal error' } },

@@ -14,9 +14,7 @@ import { RpcClient } from './support/rpc-client';
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 
 type HostMsg =
-  | { type: 'ask'; replyTo: Ref<string> }
-  | PlayResultMsg
-  | { type: 'results'; replyTo: Ref<PlayResultMsg[]> };
+  { type: 'ask'; replyTo: Ref<string> } | PlayResultMsg | { type: 'results'; replyTo: Ref<PlayResultMsg[]> };
 
 describe('embedding the gateway in a host nact application', () => {
   it('runs under a host actor, takes plays from host actors, and stops without stopping the host', async () => {
@@ -39,20 +37,35 @@ describe('embedding the gateway in a host nact application', () => {
       { circles: [CIRCLE], concurrency: 1 },
       { logger, backend: embedded.worker({ workerId: 'embedded-1', circles: [CIRCLE], taskTtlS: 60 }) },
     );
-    const server = await spawnCircleServer(host, { port: 0, circles: [CIRCLE], logLevel: 'silent' }, {
-      logger,
-      backend: embedded.dispatch(),
-    });
+    const server = await spawnCircleServer(
+      host,
+      { port: 0, circles: [CIRCLE], logLevel: 'silent' },
+      {
+        logger,
+        backend: embedded.dispatch(),
+      },
+    );
     expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(server.port).toBeGreaterThan(0);
 
     // a host actor dispatches a play itself, through the exported dispatcher
     const taskId = randomUUID();
-    dispatch(server.dispatcher, { type: 'play', taskId, script: '6 * 7', callerId: 'host-app', contextId: CIRCLE, replyTo: host });
+    dispatch(server.dispatcher, {
+      type: 'play',
+      taskId,
+      script: '6 * 7',
+      callerId: 'host-app',
+      contextId: CIRCLE,
+      replyTo: host,
+    });
     let results: PlayResultMsg[] = [];
     const deadline = Date.now() + 5000;
     while (results.length === 0 && Date.now() < deadline) {
-      results = await query(host, (replyTo: Ref<PlayResultMsg[]>) => ({ type: 'results' as const, replyTo }), 1000);
+      results = await query(
+        host,
+        (replyTo: Ref<PlayResultMsg[]>) => ({ type: 'results' as const, replyTo }),
+        1000,
+      );
       if (results.length === 0) await new Promise((r) => setTimeout(r, 10));
     }
     expect(results).toEqual([{ type: 'play-result', taskId, outcome: { ok: true, output: '42' } }]);
@@ -66,7 +79,9 @@ describe('embedding the gateway in a host nact application', () => {
     expect((await c.closed).code).toBe(1001);
     await expect(RpcClient.connect(`${server.url}/${CIRCLE}`)).rejects.toBeDefined();
     // the host system and its actor live on
-    await expect(query(host, (replyTo: Ref<string>) => ({ type: 'ask' as const, replyTo }), 1000)).resolves.toBe('host alive');
+    await expect(
+      query(host, (replyTo: Ref<string>) => ({ type: 'ask' as const, replyTo }), 1000),
+    ).resolves.toBe('host alive');
     await worker.stop();
     embedded.close();
     stop(system);

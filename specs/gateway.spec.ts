@@ -32,9 +32,15 @@ const echo = (t: Record<string, string>): Answer =>
       ? { status: 'error', error: `boom (line 1, position 1): ${t.script}` }
       : { status: 'completed', output: `ran ${t.script} as ${t.callerId} in ${t.contextId}` };
 
-async function login(client: RpcClient, wallet: Wallet | ReturnType<typeof Wallet.createRandom>): Promise<unknown> {
+async function login(
+  client: RpcClient,
+  wallet: Wallet | ReturnType<typeof Wallet.createRandom>,
+): Promise<unknown> {
   const { nonce } = await client.call('fetch_nonce', { pubkey: wallet.signingKey.compressedPublicKey });
-  return client.call('authenticate', [wallet.signingKey.compressedPublicKey, await wallet.signMessage(nonce)]);
+  return client.call('authenticate', [
+    wallet.signingKey.compressedPublicKey,
+    await wallet.signMessage(nonce),
+  ]);
 }
 
 describe('gateway over loopback', () => {
@@ -43,10 +49,15 @@ describe('gateway over loopback', () => {
   let now = 1_800_000_000;
   beforeAll(async () => {
     const ns = redis.namespace();
-    gw = await startGateway(redis.url, ns, { circles: [CIRCLE, OTHER_CIRCLE], playTimeoutMs: 1500, maxInflight: 4 }, {
-      verifier,
-      now: () => now,
-    });
+    gw = await startGateway(
+      redis.url,
+      ns,
+      { circles: [CIRCLE, OTHER_CIRCLE], playTimeoutMs: 1500, maxInflight: 4 },
+      {
+        verifier,
+        now: () => now,
+      },
+    );
     worker = await startTestWorker(redis.url, ns, CIRCLE, echo);
   });
   afterAll(async () => {
@@ -96,7 +107,8 @@ describe('gateway over loopback', () => {
     });
 
     it('accepts uncompressed and 0x keys for the same circle', async () => {
-      const uncompressed = '0x044f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa385b6b1b8ead809ca67454d9683fcf2ba03456d6fe2c4abe2b07f0fbdbb2f1c1';
+      const uncompressed =
+        '0x044f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa385b6b1b8ead809ca67454d9683fcf2ba03456d6fe2c4abe2b07f0fbdbb2f1c1';
       const c = await RpcClient.connect(`${gw.url}/${uncompressed}`);
       expect((await c.call('whoami')).circle).toBe(CIRCLE);
       await c.close();
@@ -111,7 +123,11 @@ describe('gateway over loopback', () => {
       const nonce = await c.call('fetch_nonce', [wallet.signingKey.publicKey]); // uncompressed works too
       expect(nonce.nonce).toMatch(/^nonce_1800000000_[0-9a-f]{32,}$/);
       expect(nonce.expires_at).toBe(now + 300);
-      expect(await c.call('authenticate', { credentials: { pubkey: pk, signature: await wallet.signMessage(nonce.nonce) } })).toEqual({
+      expect(
+        await c.call('authenticate', {
+          credentials: { pubkey: pk, signature: await wallet.signMessage(nonce.nonce) },
+        }),
+      ).toEqual({
         authenticated: true,
       });
       expect(await c.call('whoami')).toEqual({ authenticated: true, pubkey: pk, circle: CIRCLE });
@@ -136,7 +152,9 @@ describe('gateway over loopback', () => {
       ];
       for (const form of forms) {
         const { nonce } = await c.call('fetch_nonce', { pubkey: pk });
-        expect(await c.call('authenticate', form(await w.signMessage(nonce)))).toEqual({ authenticated: true });
+        expect(await c.call('authenticate', form(await w.signMessage(nonce)))).toEqual({
+          authenticated: true,
+        });
       }
       await c.close();
     });
@@ -187,13 +205,19 @@ describe('gateway over loopback', () => {
       await expectCode(c.call('authenticate', [pk, await mallory.signMessage(nonce)]), -32002);
       await expectCode(c.call('authenticate', [pk, await w.signMessage(nonce)]), -32002); // consumed by the failure
       const fresh = await c.call('fetch_nonce', [pk]);
-      await expectCode(c.call('authenticate', [mallory.signingKey.compressedPublicKey, await w.signMessage(fresh.nonce)]), -32002);
+      await expectCode(
+        c.call('authenticate', [mallory.signingKey.compressedPublicKey, await w.signMessage(fresh.nonce)]),
+        -32002,
+      );
       await c.close();
     });
 
     it('malformed keys and signatures are -32602 naming the field', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
-      await expect(c.call('fetch_nonce', ['nope'])).rejects.toMatchObject({ code: -32602, data: { issues: [{ path: 'pubkey' }] } });
+      await expect(c.call('fetch_nonce', ['nope'])).rejects.toMatchObject({
+        code: -32602,
+        data: { issues: [{ path: 'pubkey' }] },
+      });
       await expect(c.call('authenticate', [CIRCLE, 'xyz'])).rejects.toMatchObject({
         code: -32602,
         data: { issues: [{ path: 'signature' }] },
@@ -222,7 +246,9 @@ describe('gateway over loopback', () => {
       const nonces: string[] = [];
       for (let i = 0; i < 9; i++) nonces.push((await c.call('fetch_nonce', [pk])).nonce);
       // the newest works; afterwards the oldest is gone (dropped when the 9th was issued)
-      expect(await c.call('authenticate', [pk, await w.signMessage(nonces[8]!)])).toEqual({ authenticated: true });
+      expect(await c.call('authenticate', [pk, await w.signMessage(nonces[8]!)])).toEqual({
+        authenticated: true,
+      });
       await expectCode(c.call('authenticate', [pk, await w.signMessage(nonces[0]!)]), -32002);
       await c.close();
     });
@@ -232,7 +258,11 @@ describe('gateway over loopback', () => {
     it('reports script errors as -32000 with the task id and engine message', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       const r = await c.request('play', ['fail: x']);
-      expect(r.error).toMatchObject({ code: -32000, message: 'Execution Error', data: { error: expect.stringContaining('boom') } });
+      expect(r.error).toMatchObject({
+        code: -32000,
+        message: 'Execution Error',
+        data: { error: expect.stringContaining('boom') },
+      });
       expect(r.error!.data.task_id).toMatch(/^[0-9a-f-]{36}$/);
       await c.close();
     });
@@ -266,11 +296,20 @@ describe('gateway over loopback', () => {
     });
 
     it('answers 100 sockets × 20 pipelined plays each with their own results', async () => {
-      const wide = await startGateway(redis.url, gw.namespace, { circles: [CIRCLE], maxInflight: 64 }, { verifier });
-      const clients = await Promise.all(Array.from({ length: 100 }, () => RpcClient.connect(`${wide.url}/${CIRCLE}`)));
+      const wide = await startGateway(
+        redis.url,
+        gw.namespace,
+        { circles: [CIRCLE], maxInflight: 64 },
+        { verifier },
+      );
+      const clients = await Promise.all(
+        Array.from({ length: 100 }, () => RpcClient.connect(`${wide.url}/${CIRCLE}`)),
+      );
       const results = await Promise.all(
         clients.map((c, ci) =>
-          Promise.all(Array.from({ length: 20 }, (_, i) => c.call('play', [`s${ci}-${i}`]).then((r) => r.output))),
+          Promise.all(
+            Array.from({ length: 20 }, (_, i) => c.call('play', [`s${ci}-${i}`]).then((r) => r.output)),
+          ),
         ),
       );
       results.forEach((outs, ci) =>
@@ -291,9 +330,17 @@ describe('gateway over loopback', () => {
         ]),
       );
       expect(reply).toEqual([
-        { jsonrpc: '2.0', id: 'p1', result: { output: `ran b1 as anonymous in ${CIRCLE}`, task_id: expect.any(String) } },
+        {
+          jsonrpc: '2.0',
+          id: 'p1',
+          result: { output: `ran b1 as anonymous in ${CIRCLE}`, task_id: expect.any(String) },
+        },
         { jsonrpc: '2.0', id: 'w', result: expect.objectContaining({ authenticated: false }) },
-        { jsonrpc: '2.0', id: 'p2', result: { output: `ran b2 as anonymous in ${CIRCLE}`, task_id: expect.any(String) } },
+        {
+          jsonrpc: '2.0',
+          id: 'p2',
+          result: { output: `ran b2 as anonymous in ${CIRCLE}`, task_id: expect.any(String) },
+        },
       ]);
       await c.close();
     });
@@ -323,7 +370,12 @@ describe('gateway over loopback', () => {
     });
 
     it('closes a reader that stops reading once its send buffer is full, and counts it', async () => {
-      const tight = await startGateway(redis.url, gw.namespace, { maxBackpressureBytes: 64 * 1024 }, { verifier });
+      const tight = await startGateway(
+        redis.url,
+        gw.namespace,
+        { maxBackpressureBytes: 64 * 1024 },
+        { verifier },
+      );
       const c = await RpcClient.connect(`${tight.url}/${CIRCLE}`);
       const socket = (c.ws as unknown as { _socket: { pause(): void } })._socket;
       socket.pause(); // the peer stops reading; the server's answers pile up
@@ -354,7 +406,9 @@ describe('gateway over loopback', () => {
       const started = Date.now();
       let gauge = '';
       while (Date.now() - started < 25_000) {
-        gauge = (await (await fetch(`${idle.http}/metrics`)).text()).match(/circles_connections_open (\d+)/)![1]!;
+        gauge = (await (await fetch(`${idle.http}/metrics`)).text()).match(
+          /circles_connections_open (\d+)/,
+        )![1]!;
         if (gauge === '1') break;
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -379,7 +433,10 @@ describe('gateway over loopback', () => {
 
     it('answers garbage with -32700 and keeps the session', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
-      expect(await c.sendRaw('{"jsonrpc": "2.0", "method": ')).toMatchObject({ id: null, error: { code: -32700 } });
+      expect(await c.sendRaw('{"jsonrpc": "2.0", "method": ')).toMatchObject({
+        id: null,
+        error: { code: -32700 },
+      });
       expect(await c.sendRaw('\u0000\uffff')).toMatchObject({ error: { code: -32700 } });
       expect((await c.call('whoami')).circle).toBe(CIRCLE);
       await c.close();
@@ -400,10 +457,15 @@ describe('gateway with --auth', () => {
     const gw = await startGateway(redis.url, ns, { auth: true }, { verifier });
     const worker = await startTestWorker(redis.url, ns, CIRCLE, echo);
     const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
-    await expect(c.call('play', ['x'])).rejects.toMatchObject({ code: -32001, message: 'Authentication Required' });
+    await expect(c.call('play', ['x'])).rejects.toMatchObject({
+      code: -32001,
+      message: 'Authentication Required',
+    });
     const w = randomWallet();
     await login(c, w);
-    expect((await c.call('play', ['x'])).output).toBe(`ran x as ${w.signingKey.compressedPublicKey.slice(2)} in ${CIRCLE}`);
+    expect((await c.call('play', ['x'])).output).toBe(
+      `ran x as ${w.signingKey.compressedPublicKey.slice(2)} in ${CIRCLE}`,
+    );
     await c.close();
     await worker.stop();
     await gw.stop();
@@ -418,7 +480,9 @@ describe('authentication stays off the event loop', () => {
     const gw = await startGateway(redis.url, redis.namespace(), {}, { verifier: slowVerifier });
     const bystander = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
     // a session keeps at most 8 nonces, so 4 logins per storm session
-    const stormers = await Promise.all(Array.from({ length: 50 }, () => RpcClient.connect(`${gw.url}/${CIRCLE}`)));
+    const stormers = await Promise.all(
+      Array.from({ length: 50 }, () => RpcClient.connect(`${gw.url}/${CIRCLE}`)),
+    );
     const wallets = Array.from({ length: 200 }, () => randomWallet());
     // nonces first, signed on the client side, so the burst itself is pure verification
     const signed = await Promise.all(
@@ -509,4 +573,3 @@ describe('WebSocket close on server stop', () => {
     await worker.stop();
   });
 });
-

@@ -35,7 +35,11 @@ async function stopped(run: Run): Promise<number | null> {
   return run.exited;
 }
 
-async function authenticatedPlay(url: string, circle: string, script: string): Promise<{ output: string; pk: string }> {
+async function authenticatedPlay(
+  url: string,
+  circle: string,
+  script: string,
+): Promise<{ output: string; pk: string }> {
   const wallet = new Wallet(`0x${randomBytes(32).toString('hex')}`);
   const c = await RpcClient.connect(`${url}/${circle}`);
   const pk = wallet.signingKey.compressedPublicKey.slice(2);
@@ -86,10 +90,19 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     const secret = 'whsec_launcher_spec';
     const { run, url } = await started(['-k', A], { STRIPE_WEBHOOK_SECRET: secret });
     const id = `evt_${randomBytes(6).toString('hex')}`;
-    const body = JSON.stringify({ id, object: 'event', type: 'checkout.session.completed', created: 1, data: { object: { amount_total: 4200 } } });
+    const body = JSON.stringify({
+      id,
+      object: 'event',
+      type: 'checkout.session.completed',
+      created: 1,
+      data: { object: { amount_total: 4200 } },
+    });
     const res = await fetch(`${url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)) },
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)),
+      },
       body,
     });
     expect(res.status).toBe(200);
@@ -97,7 +110,11 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     let seen = '';
     const deadline = Date.now() + 5000;
     while (!seen.includes('4200') && Date.now() < deadline) {
-      seen = (await c.call('play', [`let e = store_get("stripe:${id}"); if e == () { "" } else { e.data.object.amount_total.to_string() }`])).output;
+      seen = (
+        await c.call('play', [
+          `let e = store_get("stripe:${id}"); if e == () { "" } else { e.data.object.amount_total.to_string() }`,
+        ])
+      ).output;
     }
     expect(seen).toBe('4200');
     await c.close();

@@ -39,7 +39,9 @@ describe('openrpc.json', () => {
   });
 
   it('lists every error code with the message the server sends', () => {
-    const documented = Object.values(doc.components.errors as Record<string, { code: number; message: string }>);
+    const documented = Object.values(
+      doc.components.errors as Record<string, { code: number; message: string }>,
+    );
     const inCode = Object.values(RpcErrorCode).filter((v): v is RpcErrorCode => typeof v === 'number');
     expect(documented.map((e) => e.code).sort()).toEqual([...inCode].sort());
     for (const e of documented) expect(RPC_ERROR_MESSAGES[e.code as RpcErrorCode]).toBe(e.message);
@@ -53,7 +55,10 @@ describe('openrpc.json', () => {
     };
     const resolveParam = (p: { $ref?: string; name?: string }) =>
       p.$ref ? doc.components.contentDescriptors[p.$ref.split('/').pop()!] : p;
-    for (const m of doc.methods as { name: (typeof METHOD_NAMES)[number]; params: { $ref?: string; name?: string }[] }[]) {
+    for (const m of doc.methods as {
+      name: (typeof METHOD_NAMES)[number];
+      params: { $ref?: string; name?: string }[];
+    }[]) {
       const names: string[] = m.params.map((p) => resolveParam(p).name);
       const byName = Object.fromEntries(names.map((n) => [n, sample[n]]));
       const byPosition = names.map((n) => sample[n]);

@@ -26,7 +26,11 @@ beforeAll(async () => {
 });
 afterAll(() => redis.stop());
 
-async function pair(dispatch: DispatchBackend, worker: WorkerBackend, after: () => void = () => undefined): Promise<Pair> {
+async function pair(
+  dispatch: DispatchBackend,
+  worker: WorkerBackend,
+  after: () => void = () => undefined,
+): Promise<Pair> {
   const replies: TaskReply[] = [];
   await dispatch.start((r) => replies.push(...r));
   return {
@@ -56,7 +60,15 @@ const factories: [string, Factory][] = [
       const logger = silentLogger();
       return pair(
         createRedisDispatch({ url: redis.url, namespace, logger }),
-        await connectRedisBackend({ redisUrl: redis.url, namespace, workerId: 'w1', circles, taskTtlS: 60, livenessTtlS: 30, logger }),
+        await connectRedisBackend({
+          redisUrl: redis.url,
+          namespace,
+          workerId: 'w1',
+          circles,
+          taskTtlS: 60,
+          livenessTtlS: 30,
+          logger,
+        }),
       );
     },
   ],
@@ -78,7 +90,9 @@ describe.each(factories)('%s task backend', (_name, make) => {
 
   const submit = (contextId: string, script: string, input?: string) => {
     const taskId = randomUUID();
-    return p.dispatch.submit({ taskId, script, callerId: 'anonymous', contextId, input }, 120).then(() => taskId);
+    return p.dispatch
+      .submit({ taskId, script, callerId: 'anonymous', contextId, input }, 120)
+      .then(() => taskId);
   };
 
   it('delivers tasks FIFO, with their fields, and routes the reply back', async () => {
@@ -87,7 +101,13 @@ describe.each(factories)('%s task backend', (_name, make) => {
     const held = await p.worker.take(10, 500);
     expect(held.map((h) => h.taskId)).toEqual(ids);
     const hashes = await p.worker.claimTasks(held, new Date().toISOString());
-    expect(hashes[0]).toMatchObject({ taskId: ids[0], script: 'one', callerId: 'anonymous', contextId: A, status: 'pending' });
+    expect(hashes[0]).toMatchObject({
+      taskId: ids[0],
+      script: 'one',
+      callerId: 'anonymous',
+      contextId: A,
+      status: 'pending',
+    });
     expect(hashes[1]).toMatchObject({ script: 'two', input: '{"x":1}' });
     expect(hashes[0]!.replyToQueue).toBeTruthy();
     const written = await p.worker.complete(
@@ -114,9 +134,14 @@ describe.each(factories)('%s task backend', (_name, make) => {
     const again = await p.worker.claimTasks(held, new Date().toISOString());
     expect(again[0]!.status).toBe('processing');
     await p.worker.complete([{ task: held[0]!, status: 'completed', text: 'ok' }], new Date().toISOString());
-    expect((await p.worker.complete([{ task: held[0]!, status: 'completed', text: 'twice' }], new Date().toISOString()))[0]).toBe(
-      false,
-    );
+    expect(
+      (
+        await p.worker.complete(
+          [{ task: held[0]!, status: 'completed', text: 'twice' }],
+          new Date().toISOString(),
+        )
+      )[0],
+    ).toBe(false);
     expect(id).toBeTruthy();
   });
 

@@ -24,7 +24,9 @@ const cases: Case[] = [
   ...JSON.parse(fs.readFileSync(path.join(corpusDir, 'upstream-cases.json'), 'utf8')),
   ...JSON.parse(fs.readFileSync(path.join(corpusDir, 'upstream-cases-extra.json'), 'utf8')),
 ];
-const knownFailures: Record<string, string> = JSON.parse(fs.readFileSync(path.join(__dirname, 'rhai-known-failures.json'), 'utf8'));
+const knownFailures: Record<string, string> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, 'rhai-known-failures.json'), 'utf8'),
+);
 
 const OPTION_KEYS: Record<string, keyof EngineLimits> = {
   max_operations: 'maxOperations',
@@ -39,7 +41,8 @@ const OPTION_KEYS: Record<string, keyof EngineLimits> = {
 /** Engine value → corpus encoding (§12). */
 function encode(v: unknown): unknown {
   if (v === undefined) return null;
-  if (typeof v === 'bigint') return Math.abs(Number(v)) > Number.MAX_SAFE_INTEGER ? { int: String(v) } : Number(v);
+  if (typeof v === 'bigint')
+    return Math.abs(Number(v)) > Number.MAX_SAFE_INTEGER ? { int: String(v) } : Number(v);
   if (v instanceof RFloat) return v.v;
   if (v instanceof RChar) return { char: v.c };
   if (Array.isArray(v)) return v.map(encode);
@@ -72,18 +75,25 @@ function check(c: Case): string | null {
   if (c.error !== undefined) {
     if (r.ok) return `expected ${c.error}, got value ${JSON.stringify(encode(r.value))}`;
     if (r.error.kind !== c.error) return `expected ${c.error}, got ${r.error.kind}: ${r.error.message}`;
-    if (c.line !== undefined && r.error.line !== c.line) return `expected line ${c.line}, got ${r.error.line}`;
-    if (c.position !== undefined && r.error.position !== c.position) return `expected position ${c.position}, got ${r.error.position}`;
+    if (c.line !== undefined && r.error.line !== c.line)
+      return `expected line ${c.line}, got ${r.error.line}`;
+    if (c.position !== undefined && r.error.position !== c.position)
+      return `expected position ${c.position}, got ${r.error.position}`;
     return null;
   }
   if (!r.ok) return `expected value, got ${r.error.kind}: ${r.error.message}`;
   const got = encode(r.value);
   if (c.float && !(r.value instanceof RFloat)) return `expected a float, got ${JSON.stringify(got)}`;
-  if (!c.float && typeof c.expect === 'number' && r.value instanceof RFloat) return `expected an int, got float ${got}`;
+  if (!c.float && typeof c.expect === 'number' && r.value instanceof RFloat)
+    return `expected an int, got float ${got}`;
   if (typeof c.expect === 'number' && typeof got === 'number' && c.tolerance !== undefined) {
-    return Math.abs(got - c.expect) <= c.tolerance ? null : `expected ${c.expect} ± ${c.tolerance}, got ${got}`;
+    return Math.abs(got - c.expect) <= c.tolerance
+      ? null
+      : `expected ${c.expect} ± ${c.tolerance}, got ${got}`;
   }
-  return JSON.stringify(got) === JSON.stringify(c.expect) || deepEqual(got, c.expect) ? null : `expected ${JSON.stringify(c.expect)}, got ${JSON.stringify(got)}`;
+  return JSON.stringify(got) === JSON.stringify(c.expect) || deepEqual(got, c.expect)
+    ? null
+    : `expected ${JSON.stringify(c.expect)}, got ${JSON.stringify(got)}`;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -92,7 +102,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && deepEqual((a as never)[k], (b as never)[k]));
+  return (
+    ka.length === kb.length && ka.every((k, i) => k === kb[i] && deepEqual((a as never)[k], (b as never)[k]))
+  );
 }
 
 describe('Rhai upstream corpus', () => {

@@ -1,5 +1,14 @@
 /** Unit tests for engine behaviour the upstream corpus does not cover (sandbox, limits, host API). */
-import { evaluate, fromJson, parse, RHAI_DEFAULT_LIMITS, run, SANDBOX_LIMITS, toJson, type StoreAccess } from '../rhai/index';
+import {
+  evaluate,
+  fromJson,
+  parse,
+  RHAI_DEFAULT_LIMITS,
+  run,
+  SANDBOX_LIMITS,
+  toJson,
+  type StoreAccess,
+} from '../rhai/index';
 
 function memoryStore(init: Record<string, unknown> = {}): StoreAccess & { data: Map<string, unknown> } {
   const data = new Map(Object.entries(init));
@@ -37,7 +46,15 @@ describe('API shape', () => {
 
   it('reports errors as values with position', () => {
     const r = evaluate('let a = 1;\nlet b = zz + 1;');
-    expect(r).toEqual({ ok: false, error: { kind: 'ErrorVariableNotFound', message: 'Variable not found: zz (line 2, position 9)', line: 2, position: 9 } });
+    expect(r).toEqual({
+      ok: false,
+      error: {
+        kind: 'ErrorVariableNotFound',
+        message: 'Variable not found: zz (line 2, position 9)',
+        line: 2,
+        position: 9,
+      },
+    });
     const p = parse('let = 5;');
     expect(p.ok).toBe(false);
   });
@@ -55,7 +72,16 @@ describe('API shape', () => {
 
 describe('sandbox', () => {
   it('has no access to JS globals', () => {
-    for (const name of ['process', 'globalThis', 'require', 'module', 'Function', 'eval', 'console', 'window']) {
+    for (const name of [
+      'process',
+      'globalThis',
+      'require',
+      'module',
+      'Function',
+      'eval',
+      'console',
+      'window',
+    ]) {
       expect(errorKind(name)).toMatch(/ErrorVariableNotFound|ErrorParsing/);
     }
     expect(errorKind('process.exit(1)')).toBe('ErrorVariableNotFound');
@@ -73,7 +99,10 @@ describe('sandbox', () => {
   });
 
   it('treats "__proto__" and "constructor" as ordinary map keys', () => {
-    expect(value('let m = #{}; m["__proto__"] = 1; m["constructor"] = 2; m.keys()')).toEqual(['__proto__', 'constructor']);
+    expect(value('let m = #{}; m["__proto__"] = 1; m["constructor"] = 2; m.keys()')).toEqual([
+      '__proto__',
+      'constructor',
+    ]);
     expect(value('let m = #{"__proto__": #{x: 1}}; m["__proto__"].x')).toBe(1);
     const json = value('let m = #{}; m["__proto__"] = 5; m') as Record<string, unknown>;
     expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
@@ -87,7 +116,9 @@ describe('sandbox', () => {
 describe('limits', () => {
   it('stops `loop {}` with the operation budget', () => {
     expect(errorKind('loop {}', {}, { maxOperations: 10_000 })).toBe('ErrorTooManyOperations');
-    expect(errorKind('let x = 0; loop { x += 1; }', {}, { maxOperations: 10_000 })).toBe('ErrorTooManyOperations');
+    expect(errorKind('let x = 0; loop { x += 1; }', {}, { maxOperations: 10_000 })).toBe(
+      'ErrorTooManyOperations',
+    );
   });
 
   it('counts operations like Rhai (SUBSET.md §11 calibration points)', () => {
@@ -97,15 +128,26 @@ describe('limits', () => {
       return lo;
     };
     const points: [string, number][] = [
-      ['1', 2], ['1 + 2', 4], ['let x = 1; x', 4], ['[1,2,3]', 5], ['let x = 0; x += 1;', 5],
-      ['let x = 0; while x < 10 { x += 1; }', 66], ['for i in 0..10 {}', 14], ['fn f() { 1 } f()', 5],
-      ['fn f(x) { x } f(1)', 6], ['abs(1)', 4], ['[1, 2, 3, 4, 5, 6, 7]', 9], ['for x in 0..500 {}', 504],
+      ['1', 2],
+      ['1 + 2', 4],
+      ['let x = 1; x', 4],
+      ['[1,2,3]', 5],
+      ['let x = 0; x += 1;', 5],
+      ['let x = 0; while x < 10 { x += 1; }', 66],
+      ['for i in 0..10 {}', 14],
+      ['fn f() { 1 } f()', 5],
+      ['fn f(x) { x } f(1)', 6],
+      ['abs(1)', 4],
+      ['[1, 2, 3, 4, 5, 6, 7]', 9],
+      ['for x in 0..500 {}', 504],
     ];
     for (const [src, ops] of points) expect([src, needed(src)]).toEqual([src, ops]);
   });
 
   it('limit errors are not catchable', () => {
-    expect(errorKind('try { loop {} } catch { 1 }', {}, { maxOperations: 1000 })).toBe('ErrorTooManyOperations');
+    expect(errorKind('try { loop {} } catch { 1 }', {}, { maxOperations: 1000 })).toBe(
+      'ErrorTooManyOperations',
+    );
     expect(errorKind('fn f(n) { f(n + 1) } try { f(0) } catch { 1 }')).toBe('ErrorStackOverflow');
   });
 
@@ -118,11 +160,17 @@ describe('limits', () => {
   });
 
   it('enforces call depth and data sizes', () => {
-    expect(errorKind('fn f(n) { if n == 0 { 0 } else { f(n - 1) } } f(10)', {}, { maxCallLevels: 5 })).toBe('ErrorStackOverflow');
+    expect(errorKind('fn f(n) { if n == 0 { 0 } else { f(n - 1) } } f(10)', {}, { maxCallLevels: 5 })).toBe(
+      'ErrorStackOverflow',
+    );
     expect(value('fn f(n) { if n == 0 { 0 } else { f(n - 1) } } f(4)', {}, { maxCallLevels: 5 })).toBe(0);
-    expect(errorKind('let s = "ab"; loop { s += s; }', {}, { maxStringSize: 1000 })).toBe('ErrorDataTooLarge');
+    expect(errorKind('let s = "ab"; loop { s += s; }', {}, { maxStringSize: 1000 })).toBe(
+      'ErrorDataTooLarge',
+    );
     expect(errorKind('let a = []; loop { a.push(1); }', {}, { maxArraySize: 100 })).toBe('ErrorDataTooLarge');
-    expect(errorKind('let m = #{}; let i = 0; loop { m["k" + i] = i; i += 1; }', {}, { maxMapSize: 100 })).toBe('ErrorDataTooLarge');
+    expect(
+      errorKind('let m = #{}; let i = 0; loop { m["k" + i] = i; i += 1; }', {}, { maxMapSize: 100 }),
+    ).toBe('ErrorDataTooLarge');
   });
 
   it('applies SANDBOX_LIMITS by default', () => {
@@ -134,7 +182,9 @@ describe('limits', () => {
 
 describe('host bindings', () => {
   it('binds constants, including an event object map', () => {
-    const bindings = { constants: { CONTEXT_ID: 'c1', event: { kind: 'msg', n: 3, tags: ['a'], ratio: 0.5 } } };
+    const bindings = {
+      constants: { CONTEXT_ID: 'c1', event: { kind: 'msg', n: 3, tags: ['a'], ratio: 0.5 } },
+    };
     expect(value('event.kind + "@" + CONTEXT_ID', bindings)).toBe('msg@c1');
     expect(value('type_of(event.n) + type_of(event.ratio) + type_of(event)', bindings)).toBe('i64f64map');
     expect(value('event.tags[0]', bindings)).toBe('a');
@@ -169,7 +219,15 @@ describe('host bindings', () => {
 
 describe('JSON conversion', () => {
   it('round-trips JSON values', () => {
-    const json = { s: 'x', i: 42, f: 1.5, b: true, n: null, a: [1, [2, { z: 3 }]], o: { nested: { deep: 'y' } } };
+    const json = {
+      s: 'x',
+      i: 42,
+      f: 1.5,
+      b: true,
+      n: null,
+      a: [1, [2, { z: 3 }]],
+      o: { nested: { deep: 'y' } },
+    };
     expect(toJson(fromJson(json))).toEqual(json);
   });
 

@@ -37,7 +37,11 @@ function run(text: string, methods = new ExampleMethods()): unknown[] {
   return sent;
 }
 
-const err = (code: number, id: unknown = null) => ({ jsonrpc: '2.0', id, error: expect.objectContaining({ code }) });
+const err = (code: number, id: unknown = null) => ({
+  jsonrpc: '2.0',
+  id,
+  error: expect.objectContaining({ code }),
+});
 
 describe('JSON-RPC 2.0 specification examples', () => {
   it('positional parameters', () => {
@@ -50,9 +54,9 @@ describe('JSON-RPC 2.0 specification examples', () => {
   });
 
   it('named parameters', () => {
-    expect(run('{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}')).toEqual([
-      { jsonrpc: '2.0', result: 19, id: 3 },
-    ]);
+    expect(
+      run('{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}'),
+    ).toEqual([{ jsonrpc: '2.0', result: 19, id: 3 }]);
   });
 
   it('notifications get no response but still run', () => {
@@ -115,7 +119,9 @@ describe('JSON-RPC 2.0 specification examples', () => {
 
   it('batch of notifications only: nothing at all', () => {
     expect(
-      run('[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]'),
+      run(
+        '[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},{"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]',
+      ),
     ).toEqual([]);
   });
 });
@@ -138,13 +144,21 @@ describe('edge cases', () => {
   ])('%s', (text, expected) => expect(run(text)).toEqual(expected));
 
   it('a one-element batch answers with an array', () => {
-    expect(run('[{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":7}]')).toEqual([[{ jsonrpc: '2.0', id: 7, result: 3 }]]);
+    expect(run('[{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":7}]')).toEqual([
+      [{ jsonrpc: '2.0', id: 7, result: 3 }],
+    ]);
   });
 
   it('keeps id types: string, number, null, huge', () => {
-    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":"abc"}')).toEqual([{ jsonrpc: '2.0', id: 'abc', result: 1 }]);
-    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":null}')).toEqual([{ jsonrpc: '2.0', id: null, result: 1 }]);
-    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":-0.5}')).toEqual([{ jsonrpc: '2.0', id: -0.5, result: 1 }]);
+    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":"abc"}')).toEqual([
+      { jsonrpc: '2.0', id: 'abc', result: 1 },
+    ]);
+    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":null}')).toEqual([
+      { jsonrpc: '2.0', id: null, result: 1 },
+    ]);
+    expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":-0.5}')).toEqual([
+      { jsonrpc: '2.0', id: -0.5, result: 1 },
+    ]);
     expect(run('{"jsonrpc":"2.0","method":"sum","params":[1],"id":9007199254740993}')).toEqual([
       { jsonrpc: '2.0', id: 9007199254740992, result: 1 },
     ]);
@@ -155,7 +169,9 @@ describe('edge cases', () => {
   });
 
   it('a method that throws answers -32603 without details, and the core goes on', () => {
-    const out = run('[{"jsonrpc":"2.0","method":"explode","id":1},{"jsonrpc":"2.0","method":"sum","params":[1],"id":2}]');
+    const out = run(
+      '[{"jsonrpc":"2.0","method":"explode","id":1},{"jsonrpc":"2.0","method":"sum","params":[1],"id":2}]',
+    );
     expect(out).toEqual([
       [
         { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'Internal error' } },

@@ -41,9 +41,14 @@ describe('circles-server command line', () => {
     [['-k', 'nothex'], /not a secp256k1 public key/],
     [['-k', `02${'f'.repeat(64)}`], /not a secp256k1 public key/],
     [['--tls'], /--tls needs both/],
-    [['--tls', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem'], /cannot read TLS certificate/],
+    [
+      ['--tls', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem'],
+      /cannot read TLS certificate/,
+    ],
     [['--log-level', 'loud'], /log-level/],
-  ])('%j fails with one clear line', (args, mention) => expectOneLineFailure([...args, '--redis-url', redis.url], mention));
+  ])('%j fails with one clear line', (args, mention) =>
+    expectOneLineFailure([...args, '--redis-url', redis.url], mention),
+  );
 
   it('a port in use fails with one clear line', async () => {
     const blocker = net.createServer();
@@ -66,7 +71,16 @@ describe('circles-server command line', () => {
 
   it('with -k serves only those circles (-c is an alias)', async () => {
     const other = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
-    const run = launch('circles-server', ['--port', '0', '--redis-url', redis.url, '-k', `0x${CIRCLE.toUpperCase()}`, '-c', other]);
+    const run = launch('circles-server', [
+      '--port',
+      '0',
+      '--redis-url',
+      redis.url,
+      '-k',
+      `0x${CIRCLE.toUpperCase()}`,
+      '-c',
+      other,
+    ]);
     const [, url] = await run.waitFor(/listening on (ws:\/\/[^ \n]+)/);
     expect(run.stderr()).not.toContain('development mode');
     for (const pk of [CIRCLE, other]) await (await RpcClient.connect(`${url}/${pk}`)).close();
@@ -97,7 +111,9 @@ describe('circles-server command line', () => {
 
 describe('uWebSockets.js fallback', () => {
   it('says loudly when the native binary is not in use', async () => {
-    const run = launch('circles-server', ['--port', '0', '--redis-url', redis.url], { UWS_USE_FALLBACK: '1' });
+    const run = launch('circles-server', ['--port', '0', '--redis-url', redis.url], {
+      UWS_USE_FALLBACK: '1',
+    });
     await run.waitFor(/listening on/);
     expect(run.stderr()).toContain('native binary did NOT load');
     run.kill('SIGKILL');
@@ -110,10 +126,38 @@ describe('TLS', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-tls-'));
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], {
-      stdio: 'ignore',
-    });
-    const run = launch('circles-server', ['--port', '0', '--redis-url', redis.url, '--tls', '--cert', cert, '--key', key]);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const run = launch('circles-server', [
+      '--port',
+      '0',
+      '--redis-url',
+      redis.url,
+      '--tls',
+      '--cert',
+      cert,
+      '--key',
+      key,
+    ]);
     const [, url] = await run.waitFor(/listening on (wss:\/\/[^ \n]+)/);
     const ws = new WebSocket(`${url}/${CIRCLE}`, { rejectUnauthorized: false });
     const reply = await new Promise<string>((resolve, reject) => {

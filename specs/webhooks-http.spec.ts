@@ -424,11 +424,7 @@ describe('when the backend fails', () => {
 describe('with a real worker', () => {
   it('a queued Stripe event runs the built-in handler, and a later authenticated play sees it in the store', async () => {
     const ns = redis.namespace();
-    const gw = await startGateway(
-      redis.url,
-      ns,
-      { circles: [CIRCLE], auth: true, ...WEBHOOK_SECRETS },
-    );
+    const gw = await startGateway(redis.url, ns, { circles: [CIRCLE], auth: true, ...WEBHOOK_SECRETS });
     const worker = await startWorker(
       {
         circles: [CIRCLE],

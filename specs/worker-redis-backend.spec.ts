@@ -181,7 +181,10 @@ describe('RedisWorkerBackend', () => {
     const claimed = await backend.takeClaimed(10, 100);
 
     expect(claimed).toEqual([
-      { task: { circlePk: CIRCLE_A, taskId: 'p' }, stored: { status: 'pending', script: '1', contextId: CIRCLE_A } },
+      {
+        task: { circlePk: CIRCLE_A, taskId: 'p' },
+        stored: { status: 'pending', script: '1', contextId: CIRCLE_A },
+      },
       { task: { circlePk: CIRCLE_A, taskId: 'missing' }, stored: null },
       { task: { circlePk: CIRCLE_A, taskId: 'c' }, stored: { status: 'completed' } },
     ]);

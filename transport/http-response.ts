@@ -18,7 +18,10 @@ export interface HttpAnswer {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-export const jsonAnswer = (status: number, value: unknown): HttpAnswer => ({ status, body: JSON.stringify(value) });
+export const jsonAnswer = (status: number, value: unknown): HttpAnswer => ({
+  status,
+  body: JSON.stringify(value),
+});
 export const errorAnswer = (status: number, error: string): HttpAnswer => jsonAnswer(status, { error });
 
 /** Writes a whole answer; corked so status, headers and body leave in one write. */
@@ -35,7 +38,11 @@ export function writeAnswer(res: HttpResponse, a: HttpAnswer): void {
  * Runs an async handler for a uWS response, which must not be touched once the client
  * aborted; any thrown error becomes a generic 500 (details go to the log, not the client).
  */
-export function answerAsync(res: HttpResponse, produce: () => Promise<HttpAnswer>, onError: (err: unknown) => void): void {
+export function answerAsync(
+  res: HttpResponse,
+  produce: () => Promise<HttpAnswer>,
+  onError: (err: unknown) => void,
+): void {
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -55,7 +62,11 @@ export function answerAsync(res: HttpResponse, produce: () => Promise<HttpAnswer
  * Reads a request body up to `limit` bytes. Resolves null when it is larger (the caller
  * answers 413) or the client aborted; chunks are copied because uWS reuses them.
  */
-export function readBody(res: HttpResponse, limit: number, declaredLength: number | null): Promise<Buffer | null> {
+export function readBody(
+  res: HttpResponse,
+  limit: number,
+  declaredLength: number | null,
+): Promise<Buffer | null> {
   return new Promise((resolve) => {
     if (declaredLength !== null && declaredLength > limit) {
       resolve(null);

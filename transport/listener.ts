@@ -92,7 +92,9 @@ export function startListener(deps: ListenerDeps): Promise<Listener> {
     writeAnswer(res, errorAnswer(status, error));
   };
 
-  app.get('/health', (res) => answerAsync(res, deps.health, (err) => log.error({ err }, 'health check failed')));
+  app.get('/health', (res) =>
+    answerAsync(res, deps.health, (err) => log.error({ err }, 'health check failed')),
+  );
   app.get('/metrics', (res) =>
     answerAsync(
       res,
@@ -115,7 +117,11 @@ export function startListener(deps: ListenerDeps): Promise<Listener> {
       res,
       async () => {
         if (!hook) return errorAnswer(404, 'no webhooks on this server');
-        const body = await readBody(res, deps.maxWebhookBodyBytes, Number.isFinite(declared) ? declared : null);
+        const body = await readBody(
+          res,
+          deps.maxWebhookBodyBytes,
+          Number.isFinite(declared) ? declared : null,
+        );
         return hook({ provider, circlePath, headers, body });
       },
       (err) => log.error({ err }, 'webhook failed'),
@@ -193,14 +199,19 @@ export function startListener(deps: ListenerDeps): Promise<Listener> {
   app.get('/*', (res, req) => {
     const found = deps.lookupCircle(req.getUrl().slice(1));
     if (!found.ok) return writeAnswer(res, errorAnswer(found.status, found.error));
-    writeAnswer(res, { ...errorAnswer(426, 'this endpoint speaks JSON-RPC over WebSocket'), headers: { upgrade: 'websocket' } });
+    writeAnswer(res, {
+      ...errorAnswer(426, 'this endpoint speaks JSON-RPC over WebSocket'),
+      headers: { upgrade: 'websocket' },
+    });
   });
   app.any('/*', (res) => writeAnswer(res, errorAnswer(404, 'not found')));
 
   return new Promise((resolve, reject) => {
     app.listen(deps.host, deps.port, (token) => {
       if (!token) {
-        reject(new ListenError(`cannot listen on ${deps.host}:${deps.port} (address in use or not available)`));
+        reject(
+          new ListenError(`cannot listen on ${deps.host}:${deps.port} (address in use or not available)`),
+        );
         return;
       }
       listenSocket = token;

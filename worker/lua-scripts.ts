@@ -1,14 +1,5 @@
-import { createHash } from 'node:crypto';
-
-/** A Lua script sent by SHA, with its source for the first call after a Redis restart. */
-export interface LuaScript {
-  readonly source: string;
-  readonly sha: string;
-}
-
-function lua(source: string): LuaScript {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
+import { lua } from '../queue/lua';
+export type { LuaScript } from '../queue/lua';
 
 /**
  * Takes the rest of a batch without blocking, fairly across circles: each round gives every

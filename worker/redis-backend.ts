@@ -1,4 +1,5 @@
-import { createClient, ErrorReply } from 'redis';
+import { createClient } from 'redis';
+import { evalLua } from '../queue/lua';
 import type { Logger } from '../log';
 import { keyBuilder, type KeyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
@@ -17,7 +18,6 @@ import {
   REQUEUE_LIST,
   TAKE_AND_CLAIM,
   TAKE_BATCH,
-  type LuaScript,
 } from './lua-scripts';
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -169,7 +169,7 @@ export class RedisWorkerBackend implements WorkerBackend {
 
   async claimTasks(tasks: readonly HeldTask[], updatedAt: string): Promise<(StoredTask | null)[]> {
     const keys = tasks.map((task) => this.keys.task(task.taskId));
-    const hashes = await this.evalLua<string[][]>(this.main, CLAIM_TASKS, keys, [updatedAt]);
+    const hashes = await evalLua<string[][]>(this.main, CLAIM_TASKS, keys, [updatedAt]);
     return hashes.map(toStoredTask);
   }
 
@@ -199,7 +199,7 @@ export class RedisWorkerBackend implements WorkerBackend {
       for (const [key, value] of sets) args.push(key, value);
       args.push(...deletes);
     }
-    const written = await this.evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
+    const written = await evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
     return written.map((result) => Number(result) === 1);
   }
 
@@ -225,7 +225,7 @@ export class RedisWorkerBackend implements WorkerBackend {
       for (const list of await this.scan(this.keys.processingPattern(circlePk))) {
         const owner = list.slice(ownerOffset);
         if (owner === this.config.workerId) continue;
-        const count = await this.evalLua<number>(this.main, REQUEUE_LIST, [
+        const count = await evalLua<number>(this.main, REQUEUE_LIST, [
           list,
           this.keys.workQueue(circlePk),
           this.keys.workerAlive(owner),
@@ -253,7 +253,7 @@ export class RedisWorkerBackend implements WorkerBackend {
     for (const circlePk of this.config.circles) {
       const ids = tasks.filter((task) => task.circlePk === circlePk).map((task) => task.taskId);
       if (ids.length === 0) continue;
-      moved += await this.evalLua<number>(
+      moved += await evalLua<number>(
         this.main,
         REQUEUE_IDS,
         [this.keys.processing(circlePk, this.config.workerId), this.keys.workQueue(circlePk)],
@@ -266,7 +266,7 @@ export class RedisWorkerBackend implements WorkerBackend {
   async requeueAllHeld(): Promise<number> {
     let moved = 0;
     for (const circlePk of this.config.circles) {
-      moved += await this.evalLua<number>(this.main, REQUEUE_LIST, [
+      moved += await evalLua<number>(this.main, REQUEUE_LIST, [
         this.keys.processing(circlePk, this.config.workerId),
         this.keys.workQueue(circlePk),
       ]);
@@ -321,12 +321,13 @@ export class RedisWorkerBackend implements WorkerBackend {
     const start = this.rotation++ % circles.length;
     const order = circles.map((_, i) => circles[(start + i) % circles.length]);
     const keys: string[] = [];
-    for (const pk of order) keys.push(this.keys.workQueue(pk), this.keys.processing(pk, this.config.workerId));
+    for (const pk of order)
+      keys.push(this.keys.workQueue(pk), this.keys.processing(pk, this.config.workerId));
     const args = [String(max - arrived.length), new Date().toISOString(), this.keys.task('')];
     for (const task of arrived) args.push(String(order.indexOf(task.circlePk) + 1), task.taskId);
     let flat: (number | string | string[])[];
     try {
-      flat = await this.evalLua<(number | string | string[])[]>(this.main, TAKE_AND_CLAIM, keys, args);
+      flat = await evalLua<(number | string | string[])[]>(this.main, TAKE_AND_CLAIM, keys, args);
     } catch (err) {
       this.arrived.unshift(...arrived);
       throw err;
@@ -351,7 +352,7 @@ export class RedisWorkerBackend implements WorkerBackend {
       this.keys.workQueue(pk),
       this.keys.processing(pk, this.config.workerId),
     ]);
-    const flat = await this.evalLua<(number | string)[]>(this.main, TAKE_BATCH, keys, [String(max)]);
+    const flat = await evalLua<(number | string)[]>(this.main, TAKE_BATCH, keys, [String(max)]);
     const taken: HeldTask[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       taken.push({ circlePk: order[Number(flat[i]) - 1], taskId: String(flat[i + 1]) });
@@ -416,23 +417,5 @@ export class RedisWorkerBackend implements WorkerBackend {
       found.push(...keys.map(String));
     } while (cursor !== '0');
     return found;
-  }
-
-  private async evalLua<T>(
-    client: RedisClient,
-    script: LuaScript,
-    keys: string[],
-    args: string[] = [],
-  ): Promise<T> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await client.sendCommand<T>(['EVALSHA', script.sha, ...tail]);
-    } catch (err) {
-      // Redis forgets scripts on restart; the first call after it sends the source.
-      if (err instanceof ErrorReply && err.message.startsWith('NOSCRIPT')) {
-        return client.sendCommand<T>(['EVAL', script.source, ...tail]);
-      }
-      throw err;
-    }
   }
 }

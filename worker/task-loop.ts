@@ -148,7 +148,10 @@ export class TaskLoop {
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;
       for (const task of held) this.inFlight.add(heldKey(task));
-      const batch = this.handleBatch(held, claimed?.map((entry) => entry.stored))
+      const batch = this.handleBatch(
+        held,
+        claimed?.map((entry) => entry.stored),
+      )
         .catch((err: unknown) => this.logger.error({ err: String(err) }, 'batch failed'))
         .finally(() => this.batches.delete(batch));
       this.batches.add(batch);

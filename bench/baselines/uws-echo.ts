@@ -27,7 +27,13 @@ const app = uWS.App().ws('/*', {
       return;
     }
     if (req === null || typeof req !== 'object' || req.jsonrpc !== '2.0' || typeof req.method !== 'string') {
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: req?.id ?? null, error: { code: -32600, message: 'Invalid Request' } }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: req?.id ?? null,
+          error: { code: -32600, message: 'Invalid Request' },
+        }),
+      );
       return;
     }
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: RESULT }));

@@ -5,7 +5,12 @@
 import { WebSocketServer } from 'ws';
 import { RESULT } from './echo-result';
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  perMessageDeflate: false,
+  maxPayload: 1024 * 1024,
+});
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
     if (isBinary) return ws.close(1003);
@@ -17,7 +22,13 @@ wss.on('connection', (ws) => {
       return;
     }
     if (req === null || typeof req !== 'object' || req.jsonrpc !== '2.0' || typeof req.method !== 'string') {
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: req?.id ?? null, error: { code: -32600, message: 'Invalid Request' } }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: req?.id ?? null,
+          error: { code: -32600, message: 'Invalid Request' },
+        }),
+      );
       return;
     }
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: RESULT }));

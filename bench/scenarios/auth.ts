@@ -13,10 +13,16 @@ import type { Row } from '../report';
 import { ms, startCircles, type BenchContext } from './context';
 
 export async function rawRecoveryRate(ctx: BenchContext): Promise<number> {
-  const child = await startNode('recover', 'bench/baselines/recover.js', [String(ctx.quick ? 1000 : 3000)], /(\{.*\})/, {
-    cpus: SERVER_CPU,
-    timeoutMs: 30_000,
-  });
+  const child = await startNode(
+    'recover',
+    'bench/baselines/recover.js',
+    [String(ctx.quick ? 1000 : 3000)],
+    /(\{.*\})/,
+    {
+      cpus: SERVER_CPU,
+      timeoutMs: 30_000,
+    },
+  );
   await child.stop();
   return (JSON.parse(child.ready) as { perSecond: number }).perSecond;
 }
@@ -64,7 +70,12 @@ export async function runAuth(ctx: BenchContext): Promise<Row[]> {
   const variants: { label: string; cpus: string; cores: number }[] = [
     { label: 'server pinned to 1 core', cpus: SERVER_CPU, cores: HAS_TASKSET ? 1 : os.cpus().length },
   ];
-  if (!ctx.quick && HAS_TASKSET) variants.push({ label: `server on all ${os.cpus().length} cores`, cpus: ANY_CPU, cores: os.cpus().length });
+  if (!ctx.quick && HAS_TASKSET)
+    variants.push({
+      label: `server on all ${os.cpus().length} cores`,
+      cpus: ANY_CPU,
+      cores: os.cpus().length,
+    });
   for (const v of variants) {
     const m = await logins(ctx, `b-circles-${v.cores}`, v.cpus, 64);
     const ceiling = raw * v.cores;

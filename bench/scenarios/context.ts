@@ -25,7 +25,12 @@ export interface Server extends Child {
 }
 
 /** Starts our gateway from dist, pinned to the server core; `--cpu-prof` when profiling. */
-export async function startCircles(ctx: BenchContext, name: string, extra: string[] = [], cpus = SERVER_CPU): Promise<Server> {
+export async function startCircles(
+  ctx: BenchContext,
+  name: string,
+  extra: string[] = [],
+  cpus = SERVER_CPU,
+): Promise<Server> {
   const nodeArgs = ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, name)}`] : [];
   const child = await startNode(
     name,

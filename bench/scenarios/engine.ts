@@ -19,7 +19,16 @@ export function runEngine(ctx: BenchContext): Row[] {
     met: r.native ? r.oursMs <= r.native[0] : undefined,
     detail: r.native ? { 'native range ms': `${r.native[0]}–${r.native[1]}` } : undefined,
   }));
-  if (failed) rows.push({ scenario: '(e) engine: a script failed or gave a wrong result', ours: null, baseline: null, unit: '', ratio: null, target: 'all pass', met: false });
+  if (failed)
+    rows.push({
+      scenario: '(e) engine: a script failed or gave a wrong result',
+      ours: null,
+      baseline: null,
+      unit: '',
+      ratio: null,
+      target: 'all pass',
+      met: false,
+    });
   rows.forEach((r) => ctx.emit(r));
   return rows;
 }

@@ -4,7 +4,16 @@
  * driven by the same generator with the same frames.
  */
 import type { Row } from '../report';
-import { ms, measureRpc, startBaseline, startCircles, WHOAMI, type BenchContext, type Measured, type Server } from './context';
+import {
+  ms,
+  measureRpc,
+  startBaseline,
+  startCircles,
+  WHOAMI,
+  type BenchContext,
+  type Measured,
+  type Server,
+} from './context';
 
 type Kind = 'circles' | 'uws-echo' | 'uws-jsonrpc' | 'ws-jsonrpc';
 const KINDS: Kind[] = ['uws-echo', 'uws-jsonrpc', 'ws-jsonrpc', 'circles'];
@@ -54,7 +63,8 @@ export async function runGateway(ctx: BenchContext): Promise<Row[]> {
   }
   // The run with the median rate stands for each (server, configuration).
   const got = new Map<string, Measured>();
-  for (const [key, ms_] of runs) got.set(key, [...ms_].sort((a, b) => a.rate - b.rate)[Math.floor(ms_.length / 2)]!);
+  for (const [key, ms_] of runs)
+    got.set(key, [...ms_].sort((a, b) => a.rate - b.rate)[Math.floor(ms_.length / 2)]!);
   const rows: Row[] = [];
   const detail = (m: Measured): Row['detail'] => ({
     'p50 ms': Number(ms(m.p50Us).toFixed(2)),
@@ -90,7 +100,10 @@ export async function runGateway(ctx: BenchContext): Promise<Row[]> {
       ratio: ours.rate / wsb.rate,
       target: key ? '> 1.00' : '',
       met: key ? ours.rate > wsb.rate : undefined,
-      detail: { 'ws p99 ms': Number(ms(wsb.p99Us).toFixed(2)), 'ws server µs/msg': Number(wsb.serverUsPerOp.toFixed(1)) },
+      detail: {
+        'ws p99 ms': Number(ms(wsb.p99Us).toFixed(2)),
+        'ws server µs/msg': Number(wsb.serverUsPerOp.toFixed(1)),
+      },
     };
     rows.push(wsRow);
     ctx.emit(wsRow);

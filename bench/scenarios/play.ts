@@ -16,9 +16,15 @@ const LEVELS = [1, 16, 128];
 async function rawRedis(ctx: BenchContext, inflight: number) {
   const queue = `bench:raw:${inflight}`;
   const reply = `bench:raw-reply:${inflight}`;
-  const consumer = await startNode('redis-consumer', 'bench/baselines/redis-consumer.js', [ctx.redisUrl, queue, reply, '64'], /consumer ready/, {
-    cpus: ANY_CPU,
-  });
+  const consumer = await startNode(
+    'redis-consumer',
+    'bench/baselines/redis-consumer.js',
+    [ctx.redisUrl, queue, reply, '64'],
+    /consumer ready/,
+    {
+      cpus: ANY_CPU,
+    },
+  );
   try {
     const run = await runLoad([
       {
@@ -43,14 +49,24 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
   const raw = new Map<number, Awaited<ReturnType<typeof rawRedis>>>();
   for (const n of LEVELS) {
     raw.set(n, await rawRedis(ctx, n));
-    process.stderr.write(`  raw redis ${n} in flight: ${Math.round(raw.get(n)!.rate)}/s p99 ${ms(raw.get(n)!.p99Us).toFixed(2)} ms\n`);
+    process.stderr.write(
+      `  raw redis ${n} in flight: ${Math.round(raw.get(n)!.rate)}/s p99 ${ms(raw.get(n)!.p99Us).toFixed(2)} ms\n`,
+    );
   }
   const server = await startCircles(ctx, 'c-circles');
-  const worker = await startNode('c-worker', 'cmd/circles-worker.js', ['-k', ctx.circle, '--redis-url', ctx.redisUrl, '--log-level', 'warn'], /worker ready/, {
-    cpus: ANY_CPU,
-    // The worker is half of the play path: profile it alongside the server when asked.
-    nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, 'c-worker')}`] : [],
-  });
+  const worker = await startNode(
+    'c-worker',
+    'cmd/circles-worker.js',
+    ['-k', ctx.circle, '--redis-url', ctx.redisUrl, '--log-level', 'warn'],
+    /worker ready/,
+    {
+      cpus: ANY_CPU,
+      // The worker is half of the play path: profile it alongside the server when asked.
+      nodeArgs: ctx.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, 'c-worker')}`]
+        : [],
+    },
+  );
   const ours = new Map<number, Measured>();
   const workerCpu = new Map<number, number>();
   try {
@@ -60,7 +76,9 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
       ours.set(n, await measureRpc(ctx, server, n, 1, PLAY, `/${ctx.circle}`));
       workerCpu.set(n, ((cpuMs(worker.pid) - w0) / (performance.now() - t0)) * 100);
       const m = ours.get(n)!;
-      process.stderr.write(`  play ${n} in flight: ${Math.round(m.rate)}/s p50 ${ms(m.p50Us).toFixed(2)} p99 ${ms(m.p99Us).toFixed(2)} ms errors ${m.errors}\n`);
+      process.stderr.write(
+        `  play ${n} in flight: ${Math.round(m.rate)}/s p50 ${ms(m.p50Us).toFixed(2)} p99 ${ms(m.p99Us).toFixed(2)} ms errors ${m.errors}\n`,
+      );
     }
   } finally {
     await Promise.allSettled([server.stop(), worker.stop()]);

@@ -15,7 +15,8 @@ function fnArg(v: Value): FnPtr {
 }
 
 function truthy(v: Value, cx: CallCx): boolean {
-  if (typeof v !== 'boolean') throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(v)} (expecting bool)`, cx.pos);
+  if (typeof v !== 'boolean')
+    throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(v)} (expecting bool)`, cx.pos);
   return v;
 }
 
@@ -62,7 +63,8 @@ function naturalSort(a: Value[], desc: boolean): void {
   const cmp = (x: Value, y: Value): number => {
     if (t === 'f64') return (x as RFloat).v - (y as RFloat).v;
     if (t === 'bool') return Number(x) - Number(y);
-    if (t === 'char' || t === 'string' || t === 'i64') return compareValues('<', x, y) ? -1 : compareValues('>', x, y) ? 1 : 0;
+    if (t === 'char' || t === 'string' || t === 'i64')
+      return compareValues('<', x, y) ? -1 : compareValues('>', x, y) ? 1 : 0;
     throw fail('ErrorFunctionNotFound', `elements of type ${t} cannot be sorted`);
   };
   a.sort(desc ? (x, y) => cmp(y, x) : cmp);
@@ -71,7 +73,8 @@ function naturalSort(a: Value[], desc: boolean): void {
 function sortBy(a: Value[], fp: FnPtr, cx: CallCx): void {
   a.sort((x, y) => {
     const r = cx.callFn(fp, [x, y]);
-    if (!isInt(r)) throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting i64)`, cx.pos);
+    if (!isInt(r))
+      throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting i64)`, cx.pos);
     return Number(r);
   });
 }
@@ -164,7 +167,8 @@ export const ARRAYS: Record<string, Builtin> = {
     } else if (args.length !== 2) return noMatch();
     const x = args[1];
     if (x instanceof FnPtr) return predicateIndex(a, x, start, cx);
-    if (typeof x === 'string' && (cx.hasScriptFn(x, 1) || cx.hasScriptFn(x, 2))) return predicateIndex(a, new FnPtr(x), start, cx);
+    if (typeof x === 'string' && (cx.hasScriptFn(x, 1) || cx.hasScriptFn(x, 2)))
+      return predicateIndex(a, new FnPtr(x), start, cx);
     for (let i = start; i < a.length; i++) if (valuesEqual(a[i], x)) return i;
     return -1;
   }),
@@ -205,7 +209,8 @@ export const ARRAYS: Record<string, Builtin> = {
   }),
   find: arr((a, args, cx) => {
     const fp = fnArg(args[1]);
-    for (let i = 0; i < a.length; i++) if (truthy(callBack(cx, fp, a[i], [], [i], true).r, cx)) return cloneValue(a[i]);
+    for (let i = 0; i < a.length; i++)
+      if (truthy(callBack(cx, fp, a[i], [], [i], true).r, cx)) return cloneValue(a[i]);
     return undefined;
   }),
   find_map: arr((a, args, cx) => {

@@ -30,7 +30,12 @@ export function callBack(
 }
 
 /** For `for_each`-style calls: `this` is the element, extras passed as arguments. */
-export function callWithThis(cx: CallCx, fp: FnPtr, item: Value, extras: readonly Value[]): { r: Value; item: Value } {
+export function callWithThis(
+  cx: CallCx,
+  fp: FnPtr,
+  item: Value,
+  extras: readonly Value[],
+): { r: Value; item: Value } {
   const arity = cx.fnArity(fp);
   const cell = new Cell(item);
   const r = cx.callFn(fp, arity === 0 ? [] : [...extras], cell);

@@ -12,10 +12,16 @@ function parseIntStr(s: string, radix: number): Value {
   if (valid) ok = valid.test(t);
   else {
     const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, radix);
-    ok = t.length > 0 && [...t.replace(/^[+-]/, '').toLowerCase()].every((c) => digits.includes(c)) && /[^+-]/.test(t);
+    ok =
+      t.length > 0 &&
+      [...t.replace(/^[+-]/, '').toLowerCase()].every((c) => digits.includes(c)) &&
+      /[^+-]/.test(t);
   }
   if (!ok) {
-    throw fail('ErrorArithmetic', `Error parsing integer number '${s}': ${t === '' ? 'cannot parse integer from empty string' : 'invalid digit found in string'}`);
+    throw fail(
+      'ErrorArithmetic',
+      `Error parsing integer number '${s}': ${t === '' ? 'cannot parse integer from empty string' : 'invalid digit found in string'}`,
+    );
   }
   const neg = t.startsWith('-');
   const body = t.replace(/^[+-]/, '').toLowerCase();
@@ -23,7 +29,10 @@ function parseIntStr(s: string, radix: number): Value {
   for (const c of body) v = v * BigInt(radix) + BigInt(parseInt(c, radix));
   if (neg) v = -v;
   if (v > 9223372036854775807n || v < -9223372036854775808n) {
-    throw fail('ErrorArithmetic', `Error parsing integer number '${s}': number too large to fit in target type`);
+    throw fail(
+      'ErrorArithmetic',
+      `Error parsing integer number '${s}': number too large to fit in target type`,
+    );
   }
   return normBig(v);
 }
@@ -55,7 +64,9 @@ export const CORE: Record<string, Builtin> = {
       throw fail('ErrorArithmetic', `Error parsing floating-point number '${a[0]}': invalid float literal`);
     }
     const l = t.toLowerCase().replace(/^\+/, '');
-    return new RFloat(l.endsWith('inf') || l.endsWith('infinity') ? (l.startsWith('-') ? -Infinity : Infinity) : Number(t));
+    return new RFloat(
+      l.endsWith('inf') || l.endsWith('infinity') ? (l.startsWith('-') ? -Infinity : Infinity) : Number(t),
+    );
   },
   min: (a) => minMax(a, true),
   max: (a) => minMax(a, false),

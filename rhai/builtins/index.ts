@@ -10,7 +10,8 @@ import { STRINGS } from './strings';
 
 function merge(...tables: Record<string, Builtin>[]): Record<string, Builtin> {
   const byName = new Map<string, Builtin[]>();
-  for (const t of tables) for (const [k, f] of Object.entries(t)) byName.set(k, [...(byName.get(k) ?? []), f]);
+  for (const t of tables)
+    for (const [k, f] of Object.entries(t)) byName.set(k, [...(byName.get(k) ?? []), f]);
   const out: Record<string, Builtin> = Object.create(null);
   for (const [k, fs] of byName) {
     out[k] =
@@ -31,10 +32,54 @@ function merge(...tables: Record<string, Builtin>[]): Record<string, Builtin> {
 }
 
 /** All built-ins by name (null-prototype: script names can't reach Object.prototype). */
-export const BUILTINS: Record<string, Builtin | undefined> = merge(ARRAYS, MAPS, STRINGS, NUMBERS, CORE, STORE);
+export const BUILTINS: Record<string, Builtin | undefined> = merge(
+  ARRAYS,
+  MAPS,
+  STRINGS,
+  NUMBERS,
+  CORE,
+  STORE,
+);
 
-const ARRAY_MUT = new Set(['push', 'append', 'insert', 'pop', 'shift', 'remove', 'clear', 'reverse', 'truncate', 'chop', 'pad', 'split', 'drain', 'retain', 'splice', 'dedup', 'sort', 'sort_by', 'sort_desc', 'set', 'for_each']);
-const STRING_MUT = new Set(['make_upper', 'make_lower', 'trim', 'trim_start', 'trim_end', 'clear', 'set', 'crop', 'truncate', 'pad', 'append', 'remove', 'replace', 'pop']);
+const ARRAY_MUT = new Set([
+  'push',
+  'append',
+  'insert',
+  'pop',
+  'shift',
+  'remove',
+  'clear',
+  'reverse',
+  'truncate',
+  'chop',
+  'pad',
+  'split',
+  'drain',
+  'retain',
+  'splice',
+  'dedup',
+  'sort',
+  'sort_by',
+  'sort_desc',
+  'set',
+  'for_each',
+]);
+const STRING_MUT = new Set([
+  'make_upper',
+  'make_lower',
+  'trim',
+  'trim_start',
+  'trim_end',
+  'clear',
+  'set',
+  'crop',
+  'truncate',
+  'pad',
+  'append',
+  'remove',
+  'replace',
+  'pop',
+]);
 const MAP_MUT = new Set(['set', 'remove', 'clear', 'mixin', 'fill_with', 'drain', 'retain']);
 const INT_MUT = new Set(['set_bit', 'set_bits']);
 

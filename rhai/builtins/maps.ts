@@ -20,7 +20,8 @@ function pred(m: RMap, fp: FnPtr, cx: CallCx): [string[], string[]] {
   const no: string[] = [];
   for (const k of sortedKeys(m)) {
     const r = cx.callFn(fp, [k, m.get(k)]);
-    if (typeof r !== 'boolean') throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting bool)`, cx.pos);
+    if (typeof r !== 'boolean')
+      throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting bool)`, cx.pos);
     (r ? yes : no).push(k);
   }
   return [yes, no];

@@ -46,10 +46,12 @@ export const NUMBERS: Record<string, Builtin> = {
     }
     return noMatch();
   },
-  is_zero: (a) => (a.length === 1 && isInt(a[0]) ? a[0] === 0 : a[0] instanceof RFloat ? a[0].v === 0 : noMatch()),
+  is_zero: (a) =>
+    a.length === 1 && isInt(a[0]) ? a[0] === 0 : a[0] instanceof RFloat ? a[0].v === 0 : noMatch(),
   is_odd: intOnly((v) => (typeof v === 'number' ? v % 2 !== 0 : v % 2n !== 0n)),
   is_even: intOnly((v) => (typeof v === 'number' ? v % 2 === 0 : v % 2n === 0n)),
-  to_float: (a) => (a.length === 1 && isInt(a[0]) ? new RFloat(Number(a[0])) : a[0] instanceof RFloat ? a[0] : noMatch()),
+  to_float: (a) =>
+    a.length === 1 && isInt(a[0]) ? new RFloat(Number(a[0])) : a[0] instanceof RFloat ? a[0] : noMatch(),
   to_int: (a) => {
     if (a.length !== 1) return noMatch();
     const v = a[0];
@@ -77,7 +79,8 @@ export const NUMBERS: Record<string, Builtin> = {
   ln: f1(Math.log),
   log: (a) => {
     if (a.length === 1 && a[0] instanceof RFloat) return new RFloat(Math.log10(a[0].v));
-    if (a.length === 2 && a[0] instanceof RFloat && a[1] instanceof RFloat) return new RFloat(Math.log(a[0].v) / Math.log(a[1].v));
+    if (a.length === 2 && a[0] instanceof RFloat && a[1] instanceof RFloat)
+      return new RFloat(Math.log(a[0].v) / Math.log(a[1].v));
     return noMatch();
   },
   sin: f1(Math.sin),
@@ -85,7 +88,10 @@ export const NUMBERS: Record<string, Builtin> = {
   tan: f1(Math.tan),
   asin: f1(Math.asin),
   acos: f1(Math.acos),
-  atan: (a) => (a.length === 2 && a[0] instanceof RFloat && a[1] instanceof RFloat ? new RFloat(Math.atan2(a[0].v, a[1].v)) : f1(Math.atan)(a, undefined as never)),
+  atan: (a) =>
+    a.length === 2 && a[0] instanceof RFloat && a[1] instanceof RFloat
+      ? new RFloat(Math.atan2(a[0].v, a[1].v))
+      : f1(Math.atan)(a, undefined as never),
   sinh: f1(Math.sinh),
   cosh: f1(Math.cosh),
   tanh: f1(Math.tanh),
@@ -94,7 +100,8 @@ export const NUMBERS: Record<string, Builtin> = {
   is_infinite: fpred((x) => x === Infinity || x === -Infinity, false),
   to_radians: f1((x) => (x * Math.PI) / 180),
   to_degrees: f1((x) => (x * 180) / Math.PI),
-  get_bit: (a, cx) => (a.length === 2 && isInt(a[0]) && isInt(a[1]) ? getBits(a[0], a[1], 1, cx.pos) === 1 : noMatch()),
+  get_bit: (a, cx) =>
+    a.length === 2 && isInt(a[0]) && isInt(a[1]) ? getBits(a[0], a[1], 1, cx.pos) === 1 : noMatch(),
   set_bit: (a, cx) => {
     if (a.length !== 3 || !isInt(a[0]) || !isInt(a[1]) || typeof a[2] !== 'boolean') return noMatch();
     a[0] = setBits(a[0], a[1], 1, a[2] ? 1 : 0, cx.pos);
@@ -135,7 +142,12 @@ export const NUMBERS: Record<string, Builtin> = {
       start = Number(a[1]) < 0 ? 64 + Number(a[1]) : Number(a[1]);
       len = Math.min(Number(a[2]), 64 - start);
     } else if (a.length !== 1) return noMatch();
-    if (start < 0 || start >= 64) throw fail('ErrorBitFieldBounds', `Bit-field index ${start} out of bounds: only 64 bits in bit-field`, cx.pos);
+    if (start < 0 || start >= 64)
+      throw fail(
+        'ErrorBitFieldBounds',
+        `Bit-field index ${start} out of bounds: only 64 bits in bit-field`,
+        cx.pos,
+      );
     const u = unsigned64(v);
     const out: Value[] = [];
     for (let i = start; i < start + len; i++) out.push(((u >> BigInt(i)) & 1n) === 1n);

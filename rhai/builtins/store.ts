@@ -27,7 +27,12 @@ export const STORE: Record<string, Builtin> = {
     try {
       j = valueToJson(a[1]);
     } catch (e) {
-      if (e instanceof NotJsonError) throw fail('ErrorRuntime', `store_set: value for key '${k}' is not JSON-serialisable: ${e.message}`, cx.pos);
+      if (e instanceof NotJsonError)
+        throw fail(
+          'ErrorRuntime',
+          `store_set: value for key '${k}' is not JSON-serialisable: ${e.message}`,
+          cx.pos,
+        );
       throw e;
     }
     s.set(k, j);

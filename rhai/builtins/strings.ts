@@ -47,7 +47,10 @@ function rsplitN(s: string, sep: string, max: number): string[] {
   if (max <= 1) return [s];
   if (parts.length <= max) return parts;
   const head = parts.slice(0, max - 1);
-  const rest = parts.slice(max - 1).reverse().join(sep);
+  const rest = parts
+    .slice(max - 1)
+    .reverse()
+    .join(sep);
   return [...head, rest];
 }
 
@@ -55,8 +58,18 @@ export const STRINGS: Record<string, Builtin> = {
   len: str((s) => charLength(s)),
   bytes: str((s) => byteLength(s)),
   is_empty: str((s) => s.length === 0),
-  to_upper: (a) => (typeof a[0] === 'string' ? a[0].toUpperCase() : a[0] instanceof RChar ? new RChar(a[0].c.toUpperCase()) : noMatch()),
-  to_lower: (a) => (typeof a[0] === 'string' ? a[0].toLowerCase() : a[0] instanceof RChar ? new RChar(a[0].c.toLowerCase()) : noMatch()),
+  to_upper: (a) =>
+    typeof a[0] === 'string'
+      ? a[0].toUpperCase()
+      : a[0] instanceof RChar
+        ? new RChar(a[0].c.toUpperCase())
+        : noMatch(),
+  to_lower: (a) =>
+    typeof a[0] === 'string'
+      ? a[0].toLowerCase()
+      : a[0] instanceof RChar
+        ? new RChar(a[0].c.toLowerCase())
+        : noMatch(),
   make_upper: str((s, a) => void (a[0] = s.toUpperCase())),
   make_lower: str((s, a) => void (a[0] = s.toLowerCase())),
   trim: str((s, a) => void (a[0] = s.trim())),

@@ -5,7 +5,19 @@ import path from 'node:path';
 import ts from 'typescript';
 
 const REPO = path.resolve(__dirname, '../..');
-const SOURCE_ROOTS = ['actors', 'auth', 'cmd', 'launcher', 'queue', 'rhai', 'rpc', 'transport', 'webhooks', 'worker', 'client'];
+const SOURCE_ROOTS = [
+  'actors',
+  'auth',
+  'cmd',
+  'launcher',
+  'queue',
+  'rhai',
+  'rpc',
+  'transport',
+  'webhooks',
+  'worker',
+  'client',
+];
 const SOURCE_FILES = ['config.ts', 'log.ts', 'metrics.ts', 'thread.ts', 'index.ts'];
 
 let built: string | undefined;

@@ -1,5 +1,9 @@
 import { start, stop as stopSystem } from 'nact';
-import { spawnCircleServer, type CircleServerExtras, type CircleServerHandle } from '../../actors/circle-server';
+import {
+  spawnCircleServer,
+  type CircleServerExtras,
+  type CircleServerHandle,
+} from '../../actors/circle-server';
 import type { ServerOptionsInput } from '../../config';
 import { silentLogger } from '../../log';
 import { createRedisDispatch } from '../../queue/redis-dispatch';

@@ -5,6 +5,8 @@ export default function globalSetup(): void {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('the specs start their own redis-server, which is not installed: apt-get install redis-server');
+    throw new Error(
+      'the specs start their own redis-server, which is not installed: apt-get install redis-server',
+    );
   }
 }

@@ -11,7 +11,8 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export type Answer = { status: 'completed'; output: string } | { status: 'error'; error: string } | { status: 'none' };
+export type Answer =
+  { status: 'completed'; output: string } | { status: 'error'; error: string } | { status: 'none' };
 
 export async function startTestWorker(
   url: string,
@@ -32,7 +33,13 @@ export async function startTestWorker(
     while (running) {
       let id: string | null;
       try {
-        id = await blocking.blMove(keys.workQueue(circle), keys.processing(circle, 'test'), 'RIGHT', 'LEFT', 0.2);
+        id = await blocking.blMove(
+          keys.workQueue(circle),
+          keys.processing(circle, 'test'),
+          'RIGHT',
+          'LEFT',
+          0.2,
+        );
       } catch {
         if (!running) break;
         await new Promise((r) => setTimeout(r, 50));
@@ -43,7 +50,10 @@ export async function startTestWorker(
       seen.push(task);
       const job = Promise.resolve(answer(task)).then(async (a) => {
         if (a.status === 'none') return;
-        const fields: Record<string, string> = a.status === 'completed' ? { status: a.status, output: a.output } : { status: a.status, error: a.error };
+        const fields: Record<string, string> =
+          a.status === 'completed'
+            ? { status: a.status, output: a.output }
+            : { status: a.status, error: a.error };
         await client.hSet(keys.task(id!), { ...fields, updatedAt: new Date().toISOString() });
         await client.lPush(task.replyToQueue!, JSON.stringify({ taskId: id, ...fields }));
         await client.lRem(keys.processing(circle, 'test'), 1, id!);
