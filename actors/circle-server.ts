@@ -74,6 +74,12 @@ export async function spawnCircleServer(
     `circle-server-${randomBytes(4).toString('hex')}`,
     {
       initialState: null,
+      // A container for this server's actors, which handle their own faults; if one still
+      // escalates here, keep the rest of the server (and the host's actors) running.
+      onCrash: (_msg, err, ctx) => {
+        logger.error({ err: err?.message }, 'circle-server actor fault; resuming');
+        return ctx.resume;
+      },
     },
   );
   const dispatcher = spawnScriptDispatcher(root, 'script-dispatcher', {
