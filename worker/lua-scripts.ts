@@ -2,17 +2,13 @@ import { lua } from '../queue/lua';
 export type { LuaScript } from '../queue/lua';
 
 /**
- * Takes the rest of a batch without blocking, fairly across circles: each round gives every
- * still non-empty queue an equal share of what is left. Callers rotate the circle order per
- * call so that no circle is always served first.
+ * Lua: moves up to `remaining` ids from the work queues (KEYS[2i-1]) into the processing lists
+ * (KEYS[2i]), fairly across circles: each round gives every still non-empty queue an equal
+ * share of what is left. Calls `visit(i, id)` for each id, oldest first within a circle.
  */
-export const TAKE_BATCH = lua(`
--- KEYS[2i-1] = work queue of circle i, KEYS[2i] = this worker's processing list for circle i
--- ARGV[1] = most ids to move in all
--- returns {circle index (1-based), id, circle index, id, ...}, oldest first within a circle
-local remaining = tonumber(ARGV[1])
+const FAIR_TAKE = `
 local circles = #KEYS / 2
-local open, live, out = {}, circles, {}
+local open, live = {}, circles
 for i = 1, circles do open[i] = true end
 while remaining > 0 and live > 0 do
   local share = math.ceil(remaining / live)
@@ -22,10 +18,7 @@ while remaining > 0 and live > 0 do
       local ids = redis.call('RPOP', KEYS[2 * i - 1], want)
       if ids then
         redis.call('LPUSH', KEYS[2 * i], unpack(ids))
-        for _, id in ipairs(ids) do
-          out[#out + 1] = i
-          out[#out + 1] = id
-        end
+        for _, id in ipairs(ids) do visit(i, id) end
         remaining = remaining - #ids
       end
       if not ids or #ids < want then
@@ -35,6 +28,24 @@ while remaining > 0 and live > 0 do
     end
   end
 end
+`;
+
+/**
+ * Takes the rest of a batch without blocking, fairly across circles: each round gives every
+ * still non-empty queue an equal share of what is left. Callers rotate the circle order per
+ * call so that no circle is always served first.
+ */
+export const TAKE_BATCH = lua(`
+-- KEYS[2i-1] = work queue of circle i, KEYS[2i] = this worker's processing list for circle i
+-- ARGV[1] = most ids to move in all
+-- returns {circle index (1-based), id, circle index, id, ...}, oldest first within a circle
+local remaining = tonumber(ARGV[1])
+local out = {}
+local function visit(i, id)
+  out[#out + 1] = i
+  out[#out + 1] = id
+end
+${FAIR_TAKE}
 return out
 `);
 
@@ -79,27 +90,8 @@ local function claim(i, id)
   end
 end
 for a = 4, #ARGV, 2 do claim(tonumber(ARGV[a]), ARGV[a + 1]) end
-local circles = #KEYS / 2
-local open, live = {}, circles
-for i = 1, circles do open[i] = true end
-while remaining > 0 and live > 0 do
-  local share = math.ceil(remaining / live)
-  for i = 1, circles do
-    if open[i] and remaining > 0 then
-      local want = math.min(share, remaining)
-      local ids = redis.call('RPOP', KEYS[2 * i - 1], want)
-      if ids then
-        redis.call('LPUSH', KEYS[2 * i], unpack(ids))
-        for _, id in ipairs(ids) do claim(i, id) end
-        remaining = remaining - #ids
-      end
-      if not ids or #ids < want then
-        open[i] = false
-        live = live - 1
-      end
-    end
-  end
-end
+local visit = claim
+${FAIR_TAKE}
 return out
 `);
 
