@@ -91,7 +91,13 @@ export async function spawnCircleServer(
   await backend.start((replies) => dispatch(dispatcher, { type: 'replies', replies }));
 
   const lookupCircle = (segment: string): CircleLookup => {
-    const circle = normalizePubkey(decodeURIComponent(segment));
+    let text: string;
+    try {
+      text = decodeURIComponent(segment);
+    } catch {
+      return { ok: false, status: 400, error: 'path is not a secp256k1 public key' };
+    }
+    const circle = normalizePubkey(text);
     if (!circle) return { ok: false, status: 400, error: 'path is not a secp256k1 public key' };
     if (served.size > 0 && !served.has(circle))
       return { ok: false, status: 404, error: 'circle not served here' };

@@ -86,6 +86,7 @@ describe('gateway over loopback', () => {
 
     it.each([
       ['not-a-key', 400],
+      ['%E0%A4%A', 400], // malformed percent-encoding must not throw inside uWS
       [`05${CIRCLE.slice(2)}`, 400],
       [`02${'f'.repeat(64)}`, 400],
       ['0289e9e3a38b23b8b2e2cc3a70b7c1c9bd1e1c8c17e0a1e3e7c9e2a1f3b5d7c9e1', 400],
@@ -101,6 +102,7 @@ describe('gateway over loopback', () => {
 
     it.each([
       ['not-a-key', 400],
+      ['%E0%A4%A', 400],
       [randomWallet().signingKey.compressedPublicKey, 404],
     ])('upgrade to /%s is refused with %d before the handshake', async (path, status) => {
       await expect(RpcClient.connect(`${gw.url}/${path}`)).rejects.toThrow(`HTTP ${status}`);
