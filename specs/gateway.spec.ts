@@ -444,6 +444,57 @@ describe('gateway over loopback', () => {
       await c.close();
     });
 
+    it('survives hostile frames: random bytes, deep nesting, huge batches, odd params', async () => {
+      const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+      const seed = randomBytes(4).readUInt32LE(0);
+      let x = seed || 1;
+      const rand = (n: number): number => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) % n;
+      };
+      const pieces = [
+        '{',
+        '}',
+        '[',
+        ']',
+        '"',
+        ':',
+        ',',
+        'null',
+        '1e999',
+        '-0',
+        '"jsonrpc"',
+        '"2.0"',
+        '"method"',
+        '"id"',
+        '"params"',
+        '"play"',
+        '"whoami"',
+        '\\u0000',
+        '\u{1F600}',
+        ' ',
+      ];
+      const frames: string[] = [
+        '['.repeat(100_000) + ']'.repeat(100_000),
+        `[${Array.from({ length: 2000 }, (_, i) => `{"jsonrpc":"2.0","id":${i},"method":"whoami"}`).join(',')}]`,
+        '{"jsonrpc":"2.0","id":1,"method":"play","params":{"script":{"__proto__":{"x":1}}}}',
+        '{"jsonrpc":"2.0","id":2,"method":"authenticate","params":{"constructor":{"prototype":1}}}',
+        '{"jsonrpc":"2.0","id":3,"method":"__proto__"}',
+        '{"jsonrpc":"2.0","id":4,"method":"fetch_nonce","params":["' + 'f'.repeat(500_000) + '"]}',
+      ];
+      for (let i = 0; i < 300; i++)
+        frames.push(Array.from({ length: 1 + rand(40) }, () => pieces[rand(pieces.length)]).join(''));
+      for (const f of frames) c.ws.send(f);
+      // every frame is answered or ignored without a crash, and the session still works afterwards
+      expect((await c.call('whoami')).circle).toBe(CIRCLE);
+      expect(c.ws.readyState).toBe(c.ws.OPEN);
+      const d = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+      expect((await d.call('whoami')).circle).toBe(CIRCLE);
+      await Promise.all([c.close(), d.close()]);
+    }, 30_000);
+
     it('rpc.discover returns the OpenRPC document', async () => {
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       const doc = await c.call('rpc.discover');
