@@ -28,6 +28,8 @@ export const ServerOptionsSchema = z
       .positive()
       .default(1024 * 1024),
     maxInflight: z.number().int().positive().default(64),
+    /** Requests per second one session may make (token bucket, one second of burst); 0 = no limit. */
+    maxRequestsPerSecond: z.number().int().min(0).default(0),
     /** A socket whose unsent output exceeds this is closed (slow reader). */
     maxBackpressureBytes: z
       .number()

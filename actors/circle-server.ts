@@ -149,6 +149,7 @@ export async function spawnCircleServer(
           circle,
           requireAuth: options.auth,
           maxInflight: options.maxInflight,
+          maxRequestsPerSecond: options.maxRequestsPerSecond,
           maxFailedAuth: options.maxFailedAuth,
           nonceTtlSeconds: options.nonceTtlSeconds,
           maxNonces: options.maxNoncesPerSession,

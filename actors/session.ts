@@ -19,6 +19,8 @@ export interface SessionDeps {
   readonly circle: string;
   readonly requireAuth: boolean;
   readonly maxInflight: number;
+  /** 0 = no limit. */
+  readonly maxRequestsPerSecond: number;
   readonly maxFailedAuth: number;
   readonly nonceTtlSeconds: number;
   readonly maxNonces: number;
@@ -62,12 +64,28 @@ export class Session implements RpcHandler {
   private identity: string | null = null;
   private failures = 0;
   private readonly plays = new Map<string, InflightPlay>();
+  /** Token bucket of the request-rate limit: tokens left, refilled continuously. */
+  private tokens: number;
+  private tokensAt = performance.now();
 
   constructor(
     private readonly deps: SessionDeps,
     private readonly self: Ref<PlayResultMsg | AuthCheckedMsg>,
   ) {
     this.nonces = new NonceBook(deps.maxNonces, deps.nonceTtlSeconds);
+    this.tokens = deps.maxRequestsPerSecond;
+  }
+
+  /** Takes one request's token; false when the session is over its rate. */
+  private withinRate(): boolean {
+    const rate = this.deps.maxRequestsPerSecond;
+    if (rate === 0) return true;
+    const now = performance.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   get inflightCount(): number {
@@ -75,6 +93,13 @@ export class Session implements RpcHandler {
   }
 
   handle(call: RpcCall, respond: Respond): void {
+    if (!this.withinRate()) {
+      return respond({
+        error: rpcError(RpcErrorCode.TooManyRequests, {
+          limit: `${this.deps.maxRequestsPerSecond} requests/s`,
+        }),
+      });
+    }
     const { method } = call;
     if (!isMethodName(method)) {
       respond({ error: rpcError(RpcErrorCode.MethodNotFound) });

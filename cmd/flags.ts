@@ -61,6 +61,7 @@ export function addCommonFlags(cmd: Command): Command {
       1024 * 1024,
     )
     .option('--max-inflight <n>', 'plays one session may have in flight', intFlag(1), 64)
+    .option('--max-rate <n>', 'requests per second one session may make (0 = no limit)', intFlag(0), 0)
     .option('--drain-timeout <ms>', 'how long a graceful stop waits for in-flight work', intFlag(0), 10000)
     .option('--task-ttl <seconds>', 'lifetime of a finished task hash', intFlag(1), 86400)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
@@ -92,6 +93,7 @@ export interface CommonFlagValues {
   playTimeout: number;
   maxFrame: number;
   maxInflight: number;
+  maxRate: number;
   drainTimeout: number;
   taskTtl: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -182,6 +184,7 @@ export function serverOptionsOf(
     playTimeoutMs: v.playTimeout,
     maxFrameBytes: v.maxFrame,
     maxInflight: v.maxInflight,
+    maxRequestsPerSecond: v.maxRate,
     drainTimeoutMs: v.drainTimeout,
     taskTtlSeconds: v.taskTtl,
     logLevel: v.logLevel,

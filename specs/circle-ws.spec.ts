@@ -48,6 +48,7 @@ function deps(port: SocketPort, dispatcher: Ref<PlayMsg>, overrides: Partial<Ses
     circle: CIRCLE,
     requireAuth: false,
     maxInflight: 64,
+    maxRequestsPerSecond: 0,
     maxFailedAuth: 5,
     nonceTtlSeconds: 300,
     maxNonces: 8,

@@ -297,6 +297,29 @@ describe('gateway over loopback', () => {
       await c.close();
     });
 
+    it('limits the request rate per session with -32005 when --max-rate is set', async () => {
+      const limited = await startGateway(redis.url, gw.namespace, { maxRequestsPerSecond: 20 }, { verifier });
+      const c = await RpcClient.connect(`${limited.url}/${CIRCLE}`);
+      const other = await RpcClient.connect(`${limited.url}/${CIRCLE}`);
+      const burst = (await c.sendRaw(
+        JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'whoami' }))),
+      )) as { error?: { code: number } }[];
+      const refused = burst.filter((r) => r.error?.code === -32005).length;
+      expect(burst.length - refused).toBeGreaterThanOrEqual(20);
+      expect(burst.length - refused).toBeLessThanOrEqual(22);
+      // the bucket is per session, and refills
+      expect((await other.call('whoami')).circle).toBe(CIRCLE);
+      let ok = false;
+      const deadline = Date.now() + 3000;
+      while (!ok && Date.now() < deadline) {
+        ok = (await c.request('whoami')).result !== undefined;
+        if (!ok) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(ok).toBe(true);
+      await Promise.all([c.close(), other.close()]);
+      await limited.stop();
+    });
+
     it('answers 100 sockets × 20 pipelined plays each with their own results', async () => {
       const wide = await startGateway(
         redis.url,
