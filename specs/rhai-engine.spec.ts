@@ -1,25 +1,6 @@
 /** Unit tests for engine behaviour the upstream corpus does not cover (sandbox, limits, host API). */
-import {
-  evaluate,
-  fromJson,
-  parse,
-  RHAI_DEFAULT_LIMITS,
-  run,
-  SANDBOX_LIMITS,
-  toJson,
-  type StoreAccess,
-} from '../rhai/index';
-
-function memoryStore(init: Record<string, unknown> = {}): StoreAccess & { data: Map<string, unknown> } {
-  const data = new Map(Object.entries(init));
-  return {
-    data,
-    get: (k) => data.get(k),
-    set: (k, v) => void data.set(k, v),
-    delete: (k) => data.delete(k),
-    keys: () => [...data.keys()],
-  };
-}
+import { evaluate, fromJson, parse, RHAI_DEFAULT_LIMITS, run, SANDBOX_LIMITS, toJson } from '../rhai/index';
+import { memoryStore } from './support/memory-store';
 
 function value(src: string, bindings = {}, limits = {}): unknown {
   const r = evaluate(src, bindings, { ...RHAI_DEFAULT_LIMITS, ...limits });

@@ -1,17 +1,7 @@
-import { evaluate, type StoreAccess } from '../rhai';
+import { evaluate } from '../rhai';
 import { DEFAULT_IDENFY_HANDLER, DEFAULT_STRIPE_HANDLER } from '../webhooks/default-handlers';
 import { handlerScriptError, resolveHandlerScripts } from '../webhooks/handler-scripts';
-
-function memoryStore(): StoreAccess & { readonly data: Map<string, unknown> } {
-  const data = new Map<string, unknown>();
-  return {
-    data,
-    get: (k) => data.get(k),
-    set: (k, v) => void data.set(k, v),
-    delete: (k) => data.delete(k),
-    keys: () => [...data.keys()],
-  };
-}
+import { memoryStore } from './support/memory-store';
 
 const CIRCLE = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
 

@@ -5,7 +5,7 @@
  * for any JSON-RPC gateway. Prints `listening on ws://...` like our server.
  */
 import * as uWS from 'uWebSockets.js';
-import { RESULT } from './echo-result';
+import { answerJsonRpc } from './echo-result';
 
 const mode = process.argv[2] === 'jsonrpc' ? 'jsonrpc' : 'echo';
 const decoder = new TextDecoder();
@@ -19,24 +19,7 @@ const app = uWS.App().ws('/*', {
       ws.send(msg, isBinary);
       return;
     }
-    let req: any;
-    try {
-      req = JSON.parse(decoder.decode(msg));
-    } catch {
-      ws.send('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
-      return;
-    }
-    if (req === null || typeof req !== 'object' || req.jsonrpc !== '2.0' || typeof req.method !== 'string') {
-      ws.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: req?.id ?? null,
-          error: { code: -32600, message: 'Invalid Request' },
-        }),
-      );
-      return;
-    }
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: RESULT }));
+    ws.send(answerJsonRpc(decoder.decode(msg)));
   },
 });
 app.listen('127.0.0.1', 0, (token) => {

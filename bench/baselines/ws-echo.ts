@@ -3,7 +3,7 @@
  * baseline — the peer most Node users would build. Prints `listening on ws://...`.
  */
 import { WebSocketServer } from 'ws';
-import { RESULT } from './echo-result';
+import { answerJsonRpc } from './echo-result';
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',
@@ -14,24 +14,7 @@ const wss = new WebSocketServer({
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
     if (isBinary) return ws.close(1003);
-    let req: any;
-    try {
-      req = JSON.parse(data.toString());
-    } catch {
-      ws.send('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}');
-      return;
-    }
-    if (req === null || typeof req !== 'object' || req.jsonrpc !== '2.0' || typeof req.method !== 'string') {
-      ws.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: req?.id ?? null,
-          error: { code: -32600, message: 'Invalid Request' },
-        }),
-      );
-      return;
-    }
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: RESULT }));
+    ws.send(answerJsonRpc(data.toString()));
   });
 });
 wss.on('listening', () => {
