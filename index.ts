@@ -14,7 +14,7 @@ export { personalMessageDigest } from './auth/eip191';
 export { verifyPersonalSignature } from './auth/signature';
 export { BackendUnavailableError, type DispatchBackend, type NewTask } from './queue/dispatch-backend';
 export { createRedisDispatch, type RedisDispatchOptions } from './queue/redis-dispatch';
-export { MemoryTaskBackend } from './queue/memory-backend';
+export { EmbeddedTaskBackend, type EmbeddedBackendOptions } from './queue/embedded-backend';
 export { keyBuilder, type KeyBuilder } from './queue/keys';
 export type { TaskRecord, TaskReply, TaskStatus } from './queue/task';
 export {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { start, stop } from 'nact';
 import { generateKeyPair } from '../auth/keys';
-import { launchCircles, type LaunchCircle } from '../launcher/launch';
+import { DEFAULT_DATA_DIR, launchCircles, type LaunchCircle } from '../launcher/launch';
 import { createLogger } from '../log';
 import {
   addCommonFlags,
@@ -14,6 +14,9 @@ import {
   type WebhookFlagValues,
 } from './flags';
 import { onShutdownSignals, runCommand } from './run-command';
+import { STORE_LIMITS } from '../queue/worker-backend';
+
+const STORE_QUOTA = STORE_LIMITS.defaultQuotaBytes;
 
 const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
   .description(
@@ -23,6 +26,17 @@ const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
     '--concurrency <n>',
     'script threads per circle worker (default: CPUs shared among circles)',
     intFlag(1, 256),
+  )
+  .addOption(
+    new Option('--data-dir <dir>', 'where the embedded backend keeps its database (without --redis-url)')
+      .env('CIRCLES_DATA_DIR')
+      .default(DEFAULT_DATA_DIR),
+  )
+  .option(
+    '--store-quota <bytes>',
+    "most bytes (keys + values) one circle's store may hold",
+    intFlag(0),
+    STORE_QUOTA,
   )
   .version('0.1.0');
 
@@ -39,7 +53,9 @@ function table(rows: string[][]): string {
 }
 
 void runCommand(program, async (p) => {
-  const v = p.opts<CommonFlagValues & WebhookFlagValues & { concurrency?: number }>();
+  const v = p.opts<
+    CommonFlagValues & WebhookFlagValues & { concurrency?: number; dataDir: string; storeQuota: number }
+  >();
   let circles: LaunchCircle[] = circlesOf(v);
   const logger = createLogger(v.logLevel, 'circles-launcher');
   if (circles.length === 0) {
@@ -51,6 +67,8 @@ void runCommand(program, async (p) => {
   const launched = await launchCircles(system, {
     circles,
     redisUrl: v.redisUrl,
+    dataDir: v.dataDir,
+    storeQuotaBytes: v.storeQuota,
     concurrency: v.concurrency,
     logger,
     server: serverOptionsOf(v),

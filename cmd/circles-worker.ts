@@ -17,6 +17,7 @@ const FLAG_OF: Record<string, string> = {
   playTimeoutMs: '--play-timeout',
   drainTimeoutMs: '--drain-timeout',
   logLevel: '--log-level',
+  storeQuotaBytes: '--store-quota',
 };
 
 function fail(message: string): never {
@@ -37,6 +38,7 @@ function parseFlags(argv: string[]): WorkerOptionsInput {
     .option('--task-ttl <seconds>', 'lifetime of a finished task hash (default 86400)')
     .option('--play-timeout <ms>', 'wall-clock budget of one script (default 30000)')
     .option('--drain-timeout <ms>', 'time to finish running scripts on stop (default 10000)')
+    .option('--store-quota <bytes>', "most bytes (keys + values) one circle's store may hold (default 1 GiB)")
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
     // Prefix of every Redis key: lets specs share one redis-server; not for operators.
     .addOption(new Option('--namespace <prefix>').hideHelp())
@@ -64,6 +66,7 @@ function parseFlags(argv: string[]): WorkerOptionsInput {
     taskTtlS: flags.taskTtl as string | undefined,
     playTimeoutMs: flags.playTimeout as string | undefined,
     drainTimeoutMs: flags.drainTimeout as string | undefined,
+    storeQuotaBytes: flags.storeQuota as string | undefined,
     logLevel: flags.logLevel as WorkerOptionsInput['logLevel'],
     namespace: flags.namespace as string | undefined,
   };

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { type Ref } from 'nact';
 import { spawnCircleServer, type CircleServerHandle } from '../actors/circle-server';
 import type { ServerOptionsInput } from '../config';
 import type { Logger } from '../log';
 import type { DispatchBackend } from '../queue/dispatch-backend';
-import { MemoryTaskBackend } from '../queue/memory-backend';
+import { EmbeddedTaskBackend } from '../queue/embedded-backend';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import { startWorker, type WorkerHandle } from '../worker';
 import { runInitScripts, type InitScript } from './init-scripts';
@@ -17,8 +18,17 @@ export interface LaunchCircle {
 
 export interface LaunchOptions {
   readonly circles: readonly LaunchCircle[];
-  /** Redis task backend; absent = the embedded in-process backend. */
+  /** Redis task backend; absent = the embedded database (see `dataDir`). */
   readonly redisUrl?: string;
+  /**
+   * Where the embedded database keeps circle stores, queued tasks and webhook markers
+   * (default `./circles-data`); ignored with `redisUrl`.
+   */
+  readonly dataDir?: string;
+  /** Opt-in: keep the embedded data in a temporary directory removed at stop (specs, demos). */
+  readonly temporaryData?: boolean;
+  /** Most bytes one circle's store may hold (default 1 GiB). */
+  readonly storeQuotaBytes?: number;
   /** Script threads per circle's worker (default: the CPUs shared among the circles). */
   readonly concurrency?: number;
   /** Everything else the server takes (host, port, auth, limits, webhooks...). */
@@ -31,7 +41,7 @@ export interface LaunchOptions {
 export interface Launched {
   readonly server: CircleServerHandle;
   readonly workers: readonly WorkerHandle[];
-  /** `embedded` or the Redis URL. */
+  /** `embedded (<data dir>)`, `embedded (temporary)` or the Redis URL. */
   readonly backend: string;
   /** Drain the server, then stop the workers. Idempotent. */
   stop(): Promise<void>;
@@ -45,7 +55,15 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
   const inits: InitScript[] = o.circles
     .filter((c) => c.initScript)
     .map((c) => ({ circle: c.pk, file: c.initScript!, source: readScript(c.initScript!) }));
-  const embedded = o.redisUrl ? undefined : new MemoryTaskBackend();
+  const embedded = o.redisUrl
+    ? undefined
+    : o.temporaryData
+      ? await EmbeddedTaskBackend.temporary({ logger: o.logger, storeQuotaBytes: o.storeQuotaBytes })
+      : await EmbeddedTaskBackend.open({
+          dataDir: path.resolve(o.dataDir ?? DEFAULT_DATA_DIR),
+          logger: o.logger,
+          storeQuotaBytes: o.storeQuotaBytes,
+        });
   const newChannel = (): DispatchBackend =>
     embedded
       ? embedded.dispatch()
@@ -57,7 +75,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
   const workers: WorkerHandle[] = [];
   const stopWorkers = async (): Promise<void> => {
     await Promise.all(workers.map((w) => w.stop()));
-    embedded?.close();
+    await embedded?.close();
   };
   try {
     for (const [i, c] of o.circles.entries()) {
@@ -74,6 +92,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
             playTimeoutMs,
             drainTimeoutMs: o.server.drainTimeoutMs,
             logLevel: o.server.logLevel,
+            storeQuotaBytes: o.storeQuotaBytes,
           },
           {
             logger: o.logger.child({ part: 'worker', circle: c.pk }),
@@ -94,7 +113,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     return {
       server,
       workers,
-      backend: o.redisUrl ?? 'embedded',
+      backend: o.redisUrl ?? embeddedDescription(embedded!),
       stop() {
         stopped ??= server.stop().then(stopWorkers);
         return stopped;
@@ -104,6 +123,13 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     await stopWorkers();
     throw err;
   }
+}
+
+/** The embedded database's directory when `--data-dir` is not given (relative to the working directory). */
+export const DEFAULT_DATA_DIR = './circles-data';
+
+function embeddedDescription(db: EmbeddedTaskBackend): string {
+  return db.temporary ? 'embedded (temporary)' : `embedded (${db.dataDir})`;
 }
 
 function readScript(file: string): string {

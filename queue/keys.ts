@@ -9,7 +9,11 @@ export interface KeyBuilder {
   processingPattern(circlePk: string): string;
   workerAlive(workerId: string): string;
   replyQueue(instanceId: string): string;
+  /** A circle's store: values (hash key → JSON), versions (hash key → commit seq), key index (zset), meta (hash: seq, kseq, bytes, indexed). */
   store(circlePk: string): string;
+  storeVersions(circlePk: string): string;
+  storeIndex(circlePk: string): string;
+  storeMeta(circlePk: string): string;
   webhookMarker(provider: string, circlePk: string, eventKey: string): string;
 }
 
@@ -24,6 +28,9 @@ export function keyBuilder(namespace = ''): KeyBuilder {
     workerAlive: (workerId) => `${rh}worker:${workerId}`,
     replyQueue: (instanceId) => `${rh}reply:${instanceId}`,
     store: (pk) => `${circles}store:${pk}`,
+    storeVersions: (pk) => `${circles}store-version:${pk}`,
+    storeIndex: (pk) => `${circles}store-keys:${pk}`,
+    storeMeta: (pk) => `${circles}store-meta:${pk}`,
     webhookMarker: (provider, pk, eventKey) => `${circles}webhook:${provider}:${pk}:${eventKey}`,
   };
 }

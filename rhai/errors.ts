@@ -80,3 +80,11 @@ export class ReturnSignal {
   constructor(readonly value: Value) {}
 }
 export const CONTINUE = new ContinueSignal();
+
+/** Thrown by a host store (`StoreAccess`): the script fails with this message at the store call. */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

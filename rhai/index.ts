@@ -4,16 +4,16 @@
  * Scripts can reach nothing but their own values, the built-ins and the host bindings.
  */
 import { compileScript, type CompiledProgram } from './compile';
-import { ReturnSignal, RhaiFailure } from './errors';
+import { ReturnSignal, RhaiFailure, StoreError } from './errors';
 import { display } from './format';
 import { jsonToValue, valueToJson } from './json';
 import { type EngineLimits, RHAI_DEFAULT_LIMITS, SANDBOX_LIMITS } from './limits';
 import { parseScript } from './parser';
-import { Frame, GlobalVar, Runtime } from './runtime';
+import { Frame, GlobalVar, Runtime, type StoreAccess } from './runtime';
 import type { Value } from './values';
 
-export { RHAI_DEFAULT_LIMITS, SANDBOX_LIMITS };
-export type { EngineLimits };
+export { RHAI_DEFAULT_LIMITS, SANDBOX_LIMITS, StoreError };
+export type { EngineLimits, StoreAccess };
 
 /** An error reported by the engine. `message` is formatted as Rhai prints it. */
 export interface RhaiError {
@@ -21,14 +21,6 @@ export interface RhaiError {
   message: string;
   line?: number;
   position?: number;
-}
-
-/** Per-circle key-value store supplied by the host; values are plain JSON values. */
-export interface StoreAccess {
-  get(key: string): unknown | undefined;
-  set(key: string, value: unknown): void;
-  delete(key: string): boolean;
-  keys(): string[];
 }
 
 /** What the host exposes to a script run. */

@@ -14,16 +14,23 @@ export class GlobalVar extends Cell {
   }
 }
 
+/**
+ * Per-circle key-value store supplied by the host; values are plain JSON values. A method
+ * may throw `StoreError` to fail the script with a runtime error at the call.
+ */
+export interface StoreAccess {
+  get(key: string): unknown | undefined;
+  set(key: string, value: unknown): void;
+  delete(key: string): boolean;
+  /** The keys starting with `prefix` (`''` for all), sorted. */
+  keys(prefix: string): string[];
+}
+
 /** Host services a run may use. */
 export interface RunHost {
   onPrint?: (line: string) => void;
   onDebug?: (line: string) => void;
-  store?: {
-    get(key: string): unknown | undefined;
-    set(key: string, value: unknown): void;
-    delete(key: string): boolean;
-    keys(): string[];
-  };
+  store?: StoreAccess;
 }
 
 export interface RuntimeLimits {

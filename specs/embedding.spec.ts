@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
 import {
-  MemoryTaskBackend,
+  EmbeddedTaskBackend,
   RpcErrorCode,
   ServerOptionsSchema,
   silentLogger,
@@ -31,7 +31,8 @@ describe('embedding the gateway in a host nact application', () => {
       'host-app',
       { initialState: [] as PlayResultMsg[] },
     );
-    const embedded = new MemoryTaskBackend();
+    // the embedded database in a temporary directory (the opt-in for embedding and specs)
+    const embedded = await EmbeddedTaskBackend.temporary();
     const logger = silentLogger();
     const worker = await startWorker(
       { circles: [CIRCLE], concurrency: 1 },
@@ -83,7 +84,7 @@ describe('embedding the gateway in a host nact application', () => {
       query(host, (replyTo: Ref<string>) => ({ type: 'ask' as const, replyTo }), 1000),
     ).resolves.toBe('host alive');
     await worker.stop();
-    embedded.close();
+    await embedded.close();
     stop(system);
   });
 

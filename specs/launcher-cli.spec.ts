@@ -24,8 +24,19 @@ beforeAll(() => {
 });
 afterAll(() => killAll());
 
-async function started(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ run: Run; url: string }> {
-  const run = launch('circles-launcher', ['--port', '0', '--log-level', 'warn', ...args], env);
+/** A fresh data directory per launcher, so parallel specs never share (or lock) one. */
+const dataDir = (): string => fs.mkdtempSync(path.join(dir, 'data-'));
+
+async function started(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  data = dataDir(),
+): Promise<{ run: Run; url: string }> {
+  const run = launch(
+    'circles-launcher',
+    ['--port', '0', '--log-level', 'warn', '--data-dir', data, ...args],
+    env,
+  );
   const [, url] = await run.waitFor(/listening on (ws:\/\/[^ \n]+)/, 20_000);
   return { run, url: url! };
 }
@@ -52,8 +63,10 @@ async function authenticatedPlay(
 
 describe('circles-launcher, embedded backend (no Redis)', () => {
   it('authenticates with a wallet signature and plays scripts in two circles; a third is 404', async () => {
-    const { run, url } = await started(['-k', A, '-c', B, '--auth']);
-    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+/${A}\\s+embedded`));
+    const data = dataDir();
+    const { run, url } = await started(['-k', A, '-c', B, '--auth'], {}, data);
+    // the table says where the data lives
+    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+/${A}\\s+embedded \\(${data}\\)`));
     const a = await authenticatedPlay(url, A, 'let x = 40; x + 2');
     expect(a.output).toBe('42');
     const b = await authenticatedPlay(url, B, '`${CONTEXT_ID} ${CALLER_ID}`');
@@ -73,7 +86,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
 
   it('a failing init script stops the start with its error and position', async () => {
     const init = file('bad.rhai', 'let x = 1;\nlet y = x + undefined_thing;');
-    const run = launch('circles-launcher', ['--port', '0', '-k', `${A}:${init}`]);
+    const run = launch('circles-launcher', ['--port', '0', '--data-dir', dataDir(), '-k', `${A}:${init}`]);
     expect(await run.exited).not.toBe(0);
     expect(run.stdout()).not.toMatch(/listening on/);
     const err = run.stderr().trim().split('\n').pop()!;
@@ -81,7 +94,14 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
   });
 
   it('an unreadable init script is a one-line error', async () => {
-    const run = launch('circles-launcher', ['--port', '0', '-k', `${A}:/nonexistent/init.rhai`]);
+    const run = launch('circles-launcher', [
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir(),
+      '-k',
+      `${A}:/nonexistent/init.rhai`,
+    ]);
     expect(await run.exited).not.toBe(0);
     expect(run.stderr().trim()).toMatch(/cannot read init script \/nonexistent\/init.rhai$/);
   });
@@ -119,6 +139,84 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     expect(seen).toBe('4200');
     await c.close();
     expect(await stopped(run)).toBe(0);
+  });
+
+  it('keeps circle stores across kill -9: what a play answered is on disk', async () => {
+    const data = dataDir();
+    const first = await started(['-k', A], {}, data);
+    let c = await RpcClient.connect(`${first.url}/${A}`);
+    expect((await c.call('play', ['store_set("kept", #{ n: 7 }); store_get("kept").n'])).output).toBe('7');
+    first.run.kill('SIGKILL');
+    await first.run.exited;
+    const second = await started(['-k', A], {}, data);
+    c = await RpcClient.connect(`${second.url}/${A}`);
+    expect((await c.call('play', ['store_get("kept").n * 6'])).output).toBe('42');
+    await c.close();
+    expect(await stopped(second.run)).toBe(0);
+  });
+
+  it('runs a webhook event answered 200 after a kill -9 that came before it ran', async () => {
+    const data = dataDir();
+    const secret = 'whsec_durable';
+    // the handler takes a while, so the launcher dies with the event queued or running
+    const handler = file(
+      'slow-handler.rhai',
+      'let s = ""; s.pad(300000, "y"); for i in 0..20 { s.replace("y", "z"); s.replace("z", "y"); } store_set("seen:" + event.id, event.type); "ok"',
+    );
+    const env = { STRIPE_WEBHOOK_SECRET: secret };
+    const first = await started(['-k', A, '--stripe-handler', handler], env, data);
+    const ids = [0, 1, 2].map(() => `evt_${randomBytes(6).toString('hex')}`);
+    for (const id of ids) {
+      const body = JSON.stringify({
+        id,
+        object: 'event',
+        type: 'invoice.paid',
+        created: 1,
+        data: { object: {} },
+      });
+      const res = await fetch(`${first.url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)),
+        },
+        body,
+      });
+      expect(res.status).toBe(200);
+    }
+    first.run.kill('SIGKILL');
+    await first.run.exited;
+    const second = await started(['-k', A, '--stripe-handler', handler], env, data);
+    const c = await RpcClient.connect(`${second.url}/${A}`);
+    const keys = ids.map((id) => `"seen:${id}"`).join(', ');
+    const probe = `let out = ""; for k in [${keys}] { let v = store_get(k); if v != () { out += v + ","; } } out`;
+    let seen = '';
+    const deadline = Date.now() + 15_000;
+    while (seen !== 'invoice.paid,invoice.paid,invoice.paid,' && Date.now() < deadline) {
+      seen = (await c.call('play', [probe])).output;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toBe('invoice.paid,invoice.paid,invoice.paid,');
+    await c.close();
+    expect(await stopped(second.run)).toBe(0);
+  });
+
+  it('refuses a second launcher on the same --data-dir with one line', async () => {
+    const data = dataDir();
+    const first = await started(['-k', A], {}, data);
+    const second = launch('circles-launcher', ['--port', '0', '--data-dir', data, '-k', B]);
+    expect(await second.exited).not.toBe(0);
+    const lines = second.stderr().trim().split('\n');
+    expect(lines.pop()).toMatch(new RegExp(`data directory ${data} is in use by process \\d+`));
+    expect(await stopped(first.run)).toBe(0);
+  });
+
+  it('an unusable --data-dir (CIRCLES_DATA_DIR) stops the start with one line naming it', async () => {
+    const notADir = file('not-a-dir', 'plain file');
+    const run = launch('circles-launcher', ['--port', '0', '-k', A], { CIRCLES_DATA_DIR: notADir });
+    expect(await run.exited).not.toBe(0);
+    expect(run.stdout()).not.toMatch(/listening on/);
+    expect(run.stderr().trim().split('\n').pop()).toMatch(new RegExp(`${notADir}`));
   });
 
   it('without -k generates a development circle and serves it', async () => {

@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { silentLogger } from '../log';
 import { keyBuilder, type KeyBuilder } from '../queue/keys';
-import { connectRedisBackend, type RedisWorkerBackend } from '../worker/redis-backend';
+import { connectRedisBackend, type RedisWorkerBackend } from '../queue/redis-worker';
 import { freePort, startRedis, type TestRedis } from './support/redis-server';
 
 const CIRCLE_A = '02' + 'a'.repeat(64);
@@ -58,7 +58,7 @@ describe('RedisWorkerBackend', () => {
 
     const taken = await backend.take(3, 1000);
 
-    expect(taken.map((t) => t.taskId)).toEqual(['t1', 't2', 't3']);
+    expect(taken.map((t) => t.task.taskId)).toEqual(['t1', 't2', 't3']);
     expect(await client.lRange(keys.workQueue(CIRCLE_A), 0, -1)).toEqual(['t5', 't4']);
     expect((await client.lRange(keys.processing(CIRCLE_A, 'w1'), 0, -1)).sort()).toEqual(['t1', 't2', 't3']);
   });
@@ -71,7 +71,7 @@ describe('RedisWorkerBackend', () => {
     const taking = backend.take(10, 5000);
     setTimeout(() => void push(keys, CIRCLE_A, ['late']), 50);
 
-    expect((await taking).map((t) => t.taskId)).toEqual(['late']);
+    expect((await taking).map((t) => t.task.taskId)).toEqual(['late']);
   });
 
   it('returns nothing when the block times out', async () => {
@@ -93,8 +93,8 @@ describe('RedisWorkerBackend', () => {
 
     const taken = await backend.take(6, 1000);
 
-    const fromB = taken.filter((t) => t.circlePk === CIRCLE_B).map((t) => t.taskId);
-    const fromA = taken.filter((t) => t.circlePk === CIRCLE_A).map((t) => t.taskId);
+    const fromB = taken.filter((t) => t.task.circlePk === CIRCLE_B).map((t) => t.task.taskId);
+    const fromA = taken.filter((t) => t.task.circlePk === CIRCLE_A).map((t) => t.task.taskId);
     expect(fromB).toEqual(['b0', 'b1']);
     expect(fromA).toEqual(['a0', 'a1', 'a2', 'a3']);
   });
@@ -117,22 +117,23 @@ describe('RedisWorkerBackend', () => {
     await client.hSet(keys.task('t1'), { taskId: 't1', status: 'processing', contextId: CIRCLE_A });
     await client.hSet(keys.store(CIRCLE_A), { gone: '1' });
     await push(keys, CIRCLE_A, ['t1']);
-    const [task] = await backend.take(1, 1000);
+    const [claimed] = await backend.take(1, 1000);
+    const [gone] = await backend.readKeys(CIRCLE_A, ['gone']);
 
     const written = await backend.complete(
       [
         {
-          task,
+          task: claimed!.task,
           status: 'completed',
           text: '42',
           replyToQueue: keys.replyQueue('d1'),
-          storeWrites: { sets: { k: '"v"' }, deletes: ['gone'] },
+          store: { reads: [['gone', gone!.version]], sets: [['k', '"v"']], deletes: ['gone'] },
         },
       ],
       '2024-01-01T00:00:00.000Z',
     );
 
-    expect(written).toEqual([true]);
+    expect(written).toEqual(['written']);
     expect(await client.hGetAll(keys.task('t1'))).toMatchObject({
       status: 'completed',
       output: '42',
@@ -150,26 +151,6 @@ describe('RedisWorkerBackend', () => {
     expect(await client.lLen(keys.processing(CIRCLE_A, 'w1'))).toBe(0);
   });
 
-  it('claims tasks: reads each hash and marks the unfinished ones processing', async () => {
-    const ns = redis.namespace();
-    const keys = keyBuilder(ns);
-    const backend = await backendFor(ns, 'w1');
-    await client.hSet(keys.task('p'), { taskId: 'p', status: 'pending', script: '1' });
-    await client.hSet(keys.task('c'), { taskId: 'c', status: 'completed', output: '1' });
-    const ids = ['p', 'missing', 'c'].map((taskId) => ({ circlePk: CIRCLE_A, taskId }));
-
-    const claimed = await backend.claimTasks(ids, 'T1');
-
-    expect(claimed).toEqual([
-      { taskId: 'p', status: 'pending', script: '1' },
-      null,
-      { taskId: 'c', status: 'completed', output: '1' },
-    ]);
-    expect(await client.hGetAll(keys.task('p'))).toMatchObject({ status: 'processing', updatedAt: 'T1' });
-    expect(await client.hGet(keys.task('c'), 'status')).toBe('completed');
-    expect(await client.exists(keys.task('missing'))).toBe(0);
-  });
-
   it('takes and claims in one step, after a blocking wait too', async () => {
     const ns = redis.namespace();
     const keys = keyBuilder(ns);
@@ -178,7 +159,7 @@ describe('RedisWorkerBackend', () => {
     await client.hSet(keys.task('c'), { taskId: 'c', status: 'completed', output: '1' });
     await push(keys, CIRCLE_A, ['p', 'missing', 'c']);
 
-    const claimed = await backend.takeClaimed(10, 100);
+    const claimed = await backend.take(10, 100);
 
     expect(claimed).toEqual([
       {
@@ -193,7 +174,7 @@ describe('RedisWorkerBackend', () => {
     expect(await client.lRange(keys.processing(CIRCLE_A, 'w1'), 0, -1)).toEqual(['c', 'missing', 'p']);
 
     // The queue is empty now: the next take blocks, and claims what the BLMOVE delivers.
-    const next = backend.takeClaimed(10, 2_000);
+    const next = backend.take(10, 2_000);
     await client.hSet(keys.task('q'), { status: 'pending', script: '2' });
     await push(keys, CIRCLE_A, ['q']);
     expect(await next).toEqual([
@@ -207,30 +188,35 @@ describe('RedisWorkerBackend', () => {
     const keys = keyBuilder(ns);
     const backend = await backendFor(ns, 'w1');
     await push(keys, CIRCLE_A, ['t1', 't3']);
-    const [t1, t3] = await backend.take(2, 100);
+    const [t1, t3] = (await backend.take(2, 100)).map((claimed) => claimed.task);
     const t2 = { circlePk: CIRCLE_A, taskId: 't2' };
     const replyQueue = keys.replyQueue('d1');
 
     const written = await backend.complete(
       [
-        { task: t1, status: 'completed', text: 'one', replyToQueue: replyQueue },
+        { task: t1!, status: 'completed', text: 'one', replyToQueue: replyQueue },
         {
           task: t2,
           status: 'completed',
           text: 'two',
           replyToQueue: replyQueue,
-          storeWrites: { sets: { a: '1' }, deletes: [] },
+          store: { reads: [], sets: [['a', '1']], deletes: [] },
         },
-        { task: t3, status: 'error', text: 'three', storeWrites: { sets: { b: '2' }, deletes: [] } },
+        {
+          task: t3!,
+          status: 'completed',
+          text: 'three',
+          store: { reads: [], sets: [['b', '2']], deletes: [] },
+        },
       ],
       'T',
     );
 
-    expect(written).toEqual([true, false, true]);
+    expect(written).toEqual(['written', 'not-held', 'written']);
     expect((await client.lRange(replyQueue, 0, -1)).map((r) => JSON.parse(r) as unknown)).toEqual([
       { taskId: 't1', status: 'completed', output: 'one' },
     ]);
-    expect(await client.hGetAll(keys.task('t3'))).toMatchObject({ status: 'error', error: 'three' });
+    expect(await client.hGetAll(keys.task('t3'))).toMatchObject({ status: 'completed', output: 'three' });
     expect({ ...(await client.hGetAll(keys.store(CIRCLE_A))) }).toEqual({ b: '2' });
     expect(await client.exists(keys.task('t2'))).toBe(0);
     expect(await client.lLen(keys.processing(CIRCLE_A, 'w1'))).toBe(0);
@@ -254,7 +240,7 @@ describe('RedisWorkerBackend', () => {
       new Date().toISOString(),
     );
 
-    expect(written).toEqual([false]);
+    expect(written).toEqual(['not-held']);
     expect(await client.hGet(keys.task('t1'), 'status')).toBe('processing');
     expect(await client.lLen(keys.replyQueue('d1'))).toBe(0);
   });
@@ -274,7 +260,7 @@ describe('RedisWorkerBackend', () => {
     expect(await client.lRange(keys.workQueue(CIRCLE_A), 0, -1)).toEqual(['newer', 'd-new', 'd-old']);
     expect(await client.exists(keys.processing(CIRCLE_A, 'dead'))).toBe(0);
     expect(await client.lRange(keys.processing(CIRCLE_A, 'alive'), 0, -1)).toEqual(['x']);
-    expect((await backend.take(3, 100)).map((t) => t.taskId)).toEqual(['d-old', 'd-new', 'newer']);
+    expect((await backend.take(3, 100)).map((t) => t.task.taskId)).toEqual(['d-old', 'd-new', 'newer']);
   });
 
   it('requeues everything it holds, and chosen ids, in taking order', async () => {
@@ -288,7 +274,7 @@ describe('RedisWorkerBackend', () => {
     expect(await backend.requeue(held.filter((t) => t.taskId !== 't2'))).toBe(3);
     expect(await backend.requeueAllHeld()).toBe(1);
 
-    expect((await backend.take(4, 100)).map((t) => t.taskId)).toEqual(['t2', 't1', 't3', 't4']);
+    expect((await backend.take(4, 100)).map((t) => t.task.taskId)).toEqual(['t2', 't1', 't3', 't4']);
   });
 
   it('keeps a liveness key with an expiry and deletes it on close', async () => {

@@ -22,7 +22,12 @@ parentPort.on('message', (message) => {
 parentPort.postMessage({ type: 'ready' });
 `;
 
-const job = (script: string, deadlineMs = 100): ScriptJob => ({ script, constants: {}, deadlineMs });
+const job = (script: string, deadlineMs = 100): ScriptJob => ({
+  script,
+  circlePk: 'c',
+  constants: {},
+  deadlineMs,
+});
 
 describe('ScriptPool', () => {
   let pool: ScriptPool;

@@ -138,7 +138,7 @@ describe('worker: running tasks', () => {
     expect(got.map((r) => r.output)).toEqual(ids.map((_, i) => `${i}`));
   });
 
-  it('applies store writes in queue order even with several threads', async () => {
+  it('applies store writes as if one at a time, with several threads (no lost update)', async () => {
     const s = scene();
     for (let i = 0; i < 20; i++) {
       await enqueue(
@@ -148,10 +148,14 @@ describe('worker: running tasks', () => {
     }
     await worker(s, { concurrency: 2 });
 
-    for (let i = 0; i < 20; i++) await nextReply(s);
+    const replies: TaskReply[] = [];
+    for (let i = 0; i < 20; i++) replies.push(await nextReply(s));
 
-    expect(JSON.parse((await client.hGet(s.keys.store(CIRCLE_A), 'log')) ?? 'null')).toEqual(
-      Array.from({ length: 20 }, (_, i) => i),
+    // Serializable: every append is there once, and each play saw all those committed before it.
+    const log = JSON.parse((await client.hGet(s.keys.store(CIRCLE_A), 'log')) ?? 'null') as number[];
+    expect([...log].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(replies.map((r) => Number(r.output)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
     );
   });
 
@@ -227,6 +231,72 @@ describe('worker: running tasks', () => {
 
     expect({ ...(await client.hGetAll(s.keys.store(CIRCLE_A))) }).toEqual({ secret: '"of A"' });
     expect(await client.exists(s.keys.store(CIRCLE_B))).toBe(0);
+  });
+
+  it('reads, lists and deletes keys on demand; store_keys(prefix) is sorted and sees own writes', async () => {
+    const s = scene();
+    await worker(s);
+    const fill = await enqueue(s, 'for k in ["b:2", "a:1", "b:1", "c"] { store_set(k, k.len()); } "ok"');
+    expect(await nextReply(s)).toEqual({ taskId: fill, status: 'completed', output: 'ok' });
+    const list = await enqueue(
+      s,
+      'store_set("b:0", 0); let had = store_delete("b:2"); let gone = store_delete("nope"); `${store_keys("b:")} ${store_keys().len()} ${had} ${gone}`',
+    );
+    expect(await nextReply(s)).toEqual({
+      taskId: list,
+      status: 'completed',
+      output: '["b:0", "b:1"] 4 true false',
+    });
+    expect(Object.keys(await client.hGetAll(s.keys.store(CIRCLE_A))).sort()).toEqual([
+      'a:1',
+      'b:0',
+      'b:1',
+      'c',
+    ]);
+  });
+
+  it('fails a script over the store limits with a runtime error and its position, writing nothing', async () => {
+    const s = scene();
+    await worker(s);
+    const cases: [string, RegExp][] = [
+      [
+        'let k = "k"; k.pad(1025, "x");\nstore_set("ok", 1); store_set(k, 1)',
+        /store_set: key 'kx+…' is 1025 bytes, over the limit of 1024.*line 2/,
+      ],
+      [
+        'let a = []; for i in 0..90000 { a.push("abcdefghij"); } store_set("ok", 1); store_set("big", a)',
+        /store_set: value for key .big. is 1170001 bytes of JSON, over the limit of 1048576 \(line 1/,
+      ],
+      [
+        'store_set("ok", 1); let v = []; for i in 0..130 { v = [v]; } store_set("deep", v)',
+        /nests deeper than 128 levels/,
+      ],
+      [
+        'store_set("ok", 1); fn f() { 1 } store_set("fn", Fn("f"))',
+        /not JSON-serialisable.*line 1, position \d+/,
+      ],
+      ['let k = "k"; k.pad(2000, "x"); store_get(k)', /store_get: key .* over the limit of 1024/],
+    ];
+    for (const [script, error] of cases) {
+      const taskId = await enqueue(s, script);
+      const reply = await nextReply(s);
+      expect(reply).toMatchObject({ taskId, status: 'error' });
+      expect(reply.error).toMatch(error);
+    }
+    expect(await client.exists(s.keys.store(CIRCLE_A))).toBe(0);
+  });
+
+  it('store_keys() over the array limit fails clearly; a prefix narrows it', async () => {
+    const s = scene();
+    await worker(s);
+    const many = Array.from({ length: 100_001 }, (_, i) => [`k${i}`, '1']).flat();
+    await client.hSet(s.keys.store(CIRCLE_A), many);
+    const all = await enqueue(s, 'store_keys().len()');
+    const reply = await nextReply(s);
+    expect(reply).toMatchObject({ taskId: all, status: 'error' });
+    expect(reply.error).toMatch(/store_keys: more than 100000 keys start with ''; list a narrower prefix/);
+    const some = await enqueue(s, 'store_keys("k9999").len()');
+    expect(await nextReply(s)).toEqual({ taskId: some, status: 'completed', output: '11' });
   });
 
   it('answers malformed tasks with an error and keeps going', async () => {
@@ -316,9 +386,6 @@ describe('worker: running tasks', () => {
   it('graceful stop finishes the running task and re-queues the unstarted ones', async () => {
     const s = scene();
     const first = await enqueue(s, slow('"first"'));
-    // Store scripts queue behind the running one on the only thread.
-    const rest: string[] = [];
-    for (let i = 0; i < 3; i++) rest.push(await enqueue(s, `store_set("ran", ${i}); ${i}`));
     const handle = await worker(s, { concurrency: 1 });
     await waitFor(
       async () => ((await client.hGet(s.keys.task(first), 'status')) === 'processing' ? true : undefined),
@@ -327,6 +394,13 @@ describe('worker: running tasks', () => {
     // claimed is not yet running: wait until its thread has it (a task taken while the stop
     // begins is re-queued instead, which is a different case)
     await waitFor(async () => (handle.busyThreads() === 1 ? true : undefined), 'first task running');
+    // These wait for the only thread, behind the running one.
+    const rest: string[] = [];
+    for (let i = 0; i < 3; i++) rest.push(await enqueue(s, `store_set("ran", ${i}); ${i}`));
+    await waitFor(
+      async () => ((await client.lLen(s.keys.workQueue(CIRCLE_A))) === 0 ? true : undefined),
+      'the rest taken',
+    );
 
     await handle.stop();
     await handle.stop(); // idempotent

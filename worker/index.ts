@@ -1,7 +1,7 @@
 import { createLogger, type Logger } from '../log';
-import type { WorkerBackend } from './backend';
+import type { WorkerBackend } from '../queue/worker-backend';
 import { parseWorkerOptions, type WorkerOptions, type WorkerOptionsInput } from './options';
-import { connectRedisBackend } from './redis-backend';
+import { connectRedisBackend } from '../queue/redis-worker';
 import { ScriptPool } from './script-pool';
 import { TaskLoop } from './task-loop';
 
@@ -9,10 +9,12 @@ export type {
   WorkerBackend,
   HeldTask,
   StoredTask,
-  StoredCircleStore,
-  StoreWrites,
+  StoreEffects,
+  StoreEntry,
+  KeyListing,
+  CompleteResult,
   TaskOutcome,
-} from './backend';
+} from '../queue/worker-backend';
 export {
   workerOptionsSchema,
   parseWorkerOptions,
@@ -68,6 +70,7 @@ export async function startWorker(
       circles: options.circles,
       taskTtlS: options.taskTtlS,
       livenessTtlS: options.livenessTtlS,
+      storeQuotaBytes: options.storeQuotaBytes,
       logger,
     }));
   const pool = new ScriptPool({
@@ -75,6 +78,7 @@ export async function startWorker(
     graceMs: options.deadlineGraceMs,
     heapMb: options.threadHeapMb,
     logger,
+    store: backend,
   });
   const loop = new TaskLoop(backend, pool, options, logger);
   try {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../log';
 import { DEFAULT_TASK_TTL_S, WORKER_ALIVE_REFRESH_MS, WORKER_ALIVE_TTL_S } from '../queue/task';
+import { STORE_LIMITS } from '../queue/worker-backend';
 import { canonicalCirclePk } from './circle-key';
 
 const circlePk = z.string().transform((text, ctx) => {
@@ -54,6 +55,8 @@ export const workerOptionsSchema = z.object({
   /** How long one blocking take waits before looping, ms. */
   blockTimeoutMs: int(10, 60_000).default(2_000),
   maxScriptBytes: int(1).default(1024 * 1024),
+  /** Most bytes (keys and values, UTF-8) one circle's store may hold (Redis backend). */
+  storeQuotaBytes: int(0).default(STORE_LIMITS.defaultQuotaBytes),
   /** Extra time past the deadline before a script thread is terminated, ms. */
   deadlineGraceMs: int(0).default(1_000),
   /** Heap limit of one script thread, MiB. */

@@ -1,7 +1,9 @@
-import type { TaskOutcome } from './backend';
+import type { CompleteResult, TaskOutcome } from '../queue/worker-backend';
 
 /** Writes a group of outcomes; `undefined` when it gave up (worker stopping). */
-export type WriteOutcomes = (outcomes: readonly TaskOutcome[]) => Promise<readonly boolean[] | undefined>;
+export type WriteOutcomes = (
+  outcomes: readonly TaskOutcome[],
+) => Promise<readonly CompleteResult[] | undefined>;
 
 /** Bounds one write so that a single Redis call stays short. */
 const MAX_GROUP = 256;
@@ -11,13 +13,13 @@ const MAX_GROUP = 256;
  * threads in groups) and writes them with one backend call, in the order they finished.
  */
 export class ResultWriter {
-  private pending: { outcome: TaskOutcome; resolve: (written: boolean | undefined) => void }[] = [];
+  private pending: { outcome: TaskOutcome; resolve: (written: CompleteResult | undefined) => void }[] = [];
   private scheduled = false;
 
   constructor(private readonly writeOutcomes: WriteOutcomes) {}
 
-  /** Resolves `true` once written, `false` if the task was no longer held, `undefined` if abandoned. */
-  write(outcome: TaskOutcome): Promise<boolean | undefined> {
+  /** Resolves with how the write went (see CompleteResult), `undefined` if abandoned. */
+  write(outcome: TaskOutcome): Promise<CompleteResult | undefined> {
     return new Promise((resolve) => {
       this.pending.push({ outcome, resolve });
       if (this.scheduled) return;

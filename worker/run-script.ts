@@ -1,81 +1,12 @@
-import { parse, run, SANDBOX_LIMITS, type Program, type RhaiError, type StoreAccess } from '../rhai';
-import type { StoredCircleStore, StoreWrites } from './backend';
+import { parse, run, SANDBOX_LIMITS, type Program, type RhaiError } from '../rhai';
+import { ChannelStore } from './channel-store';
 import type { ScriptJob, ScriptResult } from './script-job';
+import type { StoreChannelClient } from './store-channel';
 
 /** Compiled programs kept per thread: dispatchers tend to send the same scripts again. */
 const PROGRAM_CACHE_SIZE = 256;
 /** Longer sources are rare and cheap to parse relative to running them; not worth the memory. */
 const CACHEABLE_SOURCE_CHARS = 16 * 1024;
-
-const DELETED = Symbol('deleted');
-
-/** A circle store in memory for one run, recording what the script changed. */
-class RecordingStore implements StoreAccess {
-  private readonly values = new Map<string, unknown>();
-  private readonly changes = new Map<string, unknown>();
-
-  constructor(stored: StoredCircleStore) {
-    for (const [key, text] of Object.entries(stored)) this.values.set(key, parseStored(text));
-  }
-
-  get(key: string): unknown | undefined {
-    return this.values.get(key);
-  }
-
-  set(key: string, value: unknown): void {
-    this.values.set(key, value);
-    this.changes.set(key, value);
-  }
-
-  delete(key: string): boolean {
-    this.changes.set(key, DELETED);
-    return this.values.delete(key);
-  }
-
-  keys(): string[] {
-    return [...this.values.keys()];
-  }
-
-  writes(): StoreWrites | undefined {
-    if (this.changes.size === 0) return undefined;
-    const sets: Record<string, string> = {};
-    const deletes: string[] = [];
-    for (const [key, value] of this.changes) {
-      if (value === DELETED) deletes.push(key);
-      else sets[key] = JSON.stringify(value);
-    }
-    return { sets, deletes };
-  }
-}
-
-/** Values written by anything but a script may not be JSON; such text reads as a string. */
-function parseStored(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Stands in for the store when none was loaded, noting that the script reached for it. */
-class AbsentStore implements StoreAccess {
-  wanted = false;
-  get(): undefined {
-    this.wanted = true;
-    return undefined;
-  }
-  set(): void {
-    this.wanted = true;
-  }
-  delete(): boolean {
-    this.wanted = true;
-    return false;
-  }
-  keys(): string[] {
-    this.wanted = true;
-    return [];
-  }
-}
 
 function errorText(error: RhaiError): string {
   // The engine's message already ends with "(line L, position P)" where it has one.
@@ -88,19 +19,23 @@ function errorText(error: RhaiError): string {
 export class ScriptRunner {
   private readonly programs = new Map<string, Program>();
 
+  constructor(private readonly channel: StoreChannelClient) {}
+
   run(job: ScriptJob): ScriptResult {
+    const startedAt = Date.now();
     const limits = { ...SANDBOX_LIMITS, deadlineMs: job.deadlineMs };
     const program = this.compile(job.script, limits);
     if (!program.ok) return { ok: false, error: errorText(program.error) };
 
-    const store = job.store ? new RecordingStore(job.store) : new AbsentStore();
+    const store = new ChannelStore(this.channel, startedAt + job.deadlineMs, limits.maxArraySize);
     const result = run(program.program, { constants: { ...job.constants }, store }, limits);
-    if (store instanceof AbsentStore && store.wanted) return { ok: false, needsStore: true };
-    if (!result.ok) return { ok: false, error: errorText(result.error) };
-    const storeWrites = store instanceof RecordingStore ? store.writes() : undefined;
-    return storeWrites
-      ? { ok: true, output: result.output, storeWrites }
-      : { ok: true, output: result.output };
+    // Whatever the script made of a failed store call (it may have caught it), the run is void.
+    if (store.unavailable !== undefined) return { ok: false, retry: store.unavailable };
+    const effects = store.effects();
+    const stored = effects ? { store: effects } : {};
+    return result.ok
+      ? { ok: true, output: result.output, ...stored }
+      : { ok: false, error: errorText(result.error), ...stored };
   }
 
   private compile(source: string, limits: typeof SANDBOX_LIMITS): ReturnType<typeof parse> {

@@ -2,30 +2,33 @@
  * The messages between the script pool (main thread) and a script thread. Everything here
  * crosses `postMessage`, so it must be structured-clone friendly.
  */
-import type { StoredCircleStore, StoreWrites } from './backend';
+import type { StoreEffects } from '../queue/worker-backend';
+import type { StoreChannelMessage } from './store-channel';
 
 /** One script to run. */
 export interface ScriptJob {
   readonly script: string;
+  /** The circle whose store the script reaches (through the thread's store channel). */
+  readonly circlePk: string;
   /** Bound as script constants: CONTEXT_ID, CALLER_ID and, for webhooks, event. */
   readonly constants: Readonly<Record<string, unknown>>;
-  /** Snapshot of the circle store (key → JSON text); absent when the script was judged not to use it. */
-  readonly store?: StoredCircleStore;
   /** The engine's wall-clock budget, ms; the pool terminates the thread at this plus a grace. */
   readonly deadlineMs: number;
 }
 
-/** What running one script produced. */
+/** What running one script produced; `store` when it touched the circle store. */
 export type ScriptResult =
-  | { readonly ok: true; readonly output: string; readonly storeWrites?: StoreWrites }
-  | { readonly ok: false; readonly error: string }
-  /** The script reached for the store although none was given: run it again with one. */
-  | { readonly ok: false; readonly needsStore: true };
+  | { readonly ok: true; readonly output: string; readonly store?: StoreEffects }
+  | { readonly ok: false; readonly error: string; readonly store?: StoreEffects }
+  /** The circle store could not be reached: nothing the run did counts; run it again later. */
+  | { readonly ok: false; readonly retry: string };
 
 /** `workerData` of a script thread. */
 export interface ScriptThreadData {
   /** Int32Array[1]: a counter the thread bumps as it starts each job (watchdog progress). */
   readonly progress: SharedArrayBuffer;
+  /** The thread's end of its store channel (see store-channel.ts). */
+  readonly storeChannel: SharedArrayBuffer;
 }
 
 /** Main → thread. */
@@ -40,4 +43,5 @@ export type ThreadMessage =
   | {
       readonly type: 'results';
       readonly results: readonly { readonly index: number; readonly result: ScriptResult }[];
-    };
+    }
+  | StoreChannelMessage;

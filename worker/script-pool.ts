@@ -1,7 +1,17 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type { Logger } from '../log';
+import type { WorkerBackend } from '../queue/worker-backend';
 import type { RunChunkMessage, ScriptJob, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
 import { spawnScriptThread } from './spawn-script-thread';
+import {
+  createChannelBuffer,
+  StoreChannelServer,
+  type StoreRequest,
+  type StoreResponse,
+} from './store-channel';
+
+/** Where the threads' store requests are answered: the worker's backend. */
+export type StoreService = Pick<WorkerBackend, 'readKeys' | 'listKeys'>;
 
 /** What a pooled job ends with: a result, or `cancelled` when the pool stopped before running it. */
 export type PoolResult = ScriptResult | { readonly ok: false; readonly cancelled: true };
@@ -14,6 +24,8 @@ export interface ScriptPoolConfig {
   /** Heap limit per thread, MiB (a runaway allocation kills one thread, not the worker). */
   readonly heapMb: number;
   readonly logger: Logger;
+  /** Answers the scripts' store calls; without it every store call fails the script. */
+  readonly store?: StoreService;
   /** Starts one thread; tests pass fakes. Defaults to the engine thread. */
   readonly spawnThread?: (data: ScriptThreadData, limits: ResourceLimits) => Worker;
 }
@@ -38,6 +50,7 @@ interface Chunk {
 interface Slot {
   readonly thread: Worker;
   readonly progress: Int32Array;
+  readonly store: StoreChannelServer;
   ready: boolean;
   chunk: Chunk | null;
   /** Watchdog: the last progress value seen, and when it changed. */
@@ -126,11 +139,13 @@ export class ScriptPool {
 
   private spawn(): { slot: Slot; ready: Promise<void> } {
     const progress = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const storeChannel = createChannelBuffer();
     const spawnThread = this.config.spawnThread ?? spawnScriptThread;
-    const thread = spawnThread({ progress }, { maxOldGenerationSizeMb: this.config.heapMb });
+    const thread = spawnThread({ progress, storeChannel }, { maxOldGenerationSizeMb: this.config.heapMb });
     const slot: Slot = {
       thread,
       progress: new Int32Array(progress),
+      store: new StoreChannelServer(storeChannel),
       ready: false,
       chunk: null,
       seenSeq: 0,
@@ -142,8 +157,12 @@ export class ScriptPool {
           slot.ready = true;
           resolve();
           this.scheduleDispatch();
-        } else {
+        } else if (message.type === 'results') {
           this.onResults(slot, message.results);
+        } else if (message.type === 'store') {
+          this.onStoreRequest(slot, message.seq, message.request);
+        } else {
+          slot.store.more(message.seq);
         }
       });
       thread.on('error', (err) => {
@@ -197,6 +216,28 @@ export class ScriptPool {
       slot.chunk = null;
       this.scheduleDispatch();
     }
+  }
+
+  /** Answers a thread's store call for the circle of the job it is running (never another). */
+  private onStoreRequest(slot: Slot, seq: number, request: StoreRequest): void {
+    const chunk = slot.chunk;
+    const job = chunk?.entries[Math.max(0, Atomics.load(slot.progress, 0) - chunk.startSeq - 1)]?.job;
+    const service = this.config.store;
+    if (!job || !service) {
+      slot.store.answer(seq, { ok: false, error: 'no circle store is attached to this worker' });
+      return;
+    }
+    const answer: Promise<StoreResponse> =
+      request.op === 'read'
+        ? service.readKeys(job.circlePk, request.keys).then((entries) => ({ ok: true, entries }))
+        : service
+            .listKeys(job.circlePk, request.prefix, request.limit)
+            .then((listing) => ({ ok: true, listing }));
+    answer.then(
+      (response) => slot.store.answer(seq, response),
+      (err: unknown) =>
+        slot.store.answer(seq, { ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
   }
 
   private checkDeadlines(): void {

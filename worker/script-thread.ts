@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ScriptRunner } from './run-script';
+import { StoreChannelClient } from './store-channel';
 import type { RunChunkMessage, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
 
 const FLUSH_AFTER_MS = 2;
@@ -13,9 +14,10 @@ const FLUSH_AFTER_MS = 2;
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error('script-thread must run as a worker thread');
-  const progress = new Int32Array((workerData as ScriptThreadData).progress);
-  const runner = new ScriptRunner();
+  const data = workerData as ScriptThreadData;
+  const progress = new Int32Array(data.progress);
   const send = (message: ThreadMessage): void => port.postMessage(message);
+  const runner = new ScriptRunner(new StoreChannelClient(data.storeChannel, send));
 
   port.on('message', (message: RunChunkMessage) => {
     let pending: { index: number; result: ScriptResult }[] = [];

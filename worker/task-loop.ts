@@ -1,12 +1,11 @@
 import type { Logger } from '../log';
 import type {
   ClaimedTask,
+  CompleteResult,
   HeldTask,
-  StoredCircleStore,
-  StoredTask,
   TaskOutcome,
   WorkerBackend,
-} from './backend';
+} from '../queue/worker-backend';
 import type { WorkerOptions } from './options';
 import type { ScriptJob } from './script-job';
 import type { PoolResult, ScriptPool } from './script-pool';
@@ -30,6 +29,13 @@ export type TaskLoopSettings = Pick<
 /** What the loop needs from a script pool. */
 export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
 
+/**
+ * Runs of one task whose store reads went stale before it could commit; then it fails.
+ * Reruns of a circle go one at a time in this worker, so only other workers can still
+ * overtake them: the bound is reached only under contention from many workers at once.
+ */
+export const MAX_STORE_RUNS = 10;
+
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 /** Batches taken ahead of the threads, so they never wait on a Redis round trip. */
@@ -41,16 +47,18 @@ const heldKey = (task: HeldTask): string => `${task.circlePk}/${task.taskId}`;
  * The worker proper: takes batches of task ids, validates them, runs their scripts on the
  * pool and writes the results, through a `WorkerBackend` (no Redis in here).
  *
- * Scripts that use the circle store run one after another per circle, each seeing the
- * writes of the one before (as a single-threaded rhailib worker would); all other scripts
- * run in parallel.
+ * Every script runs in parallel, store-using or not: a script reads its circle's store on
+ * demand and its result commits only if what it read is still current (SPEC §4). A run
+ * whose reads went stale is run again on fresh data; such reruns of one circle queue in
+ * that circle's lane, so this worker never races itself twice on the same data.
  */
 export class TaskLoop {
   private readonly maxInFlight: number;
   /** Held tasks between take and their result being written. */
   private readonly inFlight = new Set<string>();
   private readonly batches = new Set<Promise<void>>();
-  private readonly storeTails = new Map<string, Promise<void>>();
+  /** Per circle: the tail of its conflicted reruns, run one after another. */
+  private readonly lanes = new Map<string, Promise<void>>();
   private readonly results: ResultWriter;
   /** Sleepers woken when a task settles (room to take more) or stop begins. */
   private readonly roomWaiters = new Set<() => void>();
@@ -127,16 +135,10 @@ export class TaskLoop {
         await this.sleep(BACKOFF_MAX_MS, this.roomWaiters);
         continue;
       }
-      let held: HeldTask[];
-      let claimed: ClaimedTask[] | null = null;
+      let claimed: ClaimedTask[];
       try {
         const room = Math.min(this.settings.batchSize, this.maxInFlight - this.inFlight.size);
-        if (this.backend.takeClaimed) {
-          claimed = await this.backend.takeClaimed(room, this.settings.blockTimeoutMs);
-          held = claimed.map((entry) => entry.task);
-        } else {
-          held = await this.backend.take(room, this.settings.blockTimeoutMs);
-        }
+        claimed = await this.backend.take(room, this.settings.blockTimeoutMs);
         backoff = BACKOFF_START_MS;
       } catch (err) {
         if (this.stopping) break;
@@ -145,45 +147,34 @@ export class TaskLoop {
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
       }
+      const held = claimed.map((entry) => entry.task);
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;
       for (const task of held) this.inFlight.add(heldKey(task));
-      const batch = this.handleBatch(
-        held,
-        claimed?.map((entry) => entry.stored),
-      )
+      const batch = this.handleBatch(claimed)
         .catch((err: unknown) => this.logger.error({ err: String(err) }, 'batch failed'))
         .finally(() => this.batches.delete(batch));
       this.batches.add(batch);
     }
   }
 
-  /** Runs a batch; `claimed` holds its hashes when the take already claimed it. */
-  private async handleBatch(held: HeldTask[], claimed?: (StoredTask | null)[]): Promise<void> {
-    const stored =
-      claimed ??
-      (await this.retrying('claim tasks', () => this.backend.claimTasks(held, new Date().toISOString())));
+  /** Runs a claimed batch. */
+  private async handleBatch(claimed: readonly ClaimedTask[]): Promise<void> {
     // Claimed as stop began: nothing has started, so leave them to be re-queued.
-    if (!stored || this.stopping) return this.settle(held);
+    if (this.stopping) return this.settle(claimed.map((entry) => entry.task));
     const work: Promise<void>[] = [];
     const finished: HeldTask[] = [];
-    const byCircle = new Map<string, { task: HeldTask; plan: RunPlan }[]>();
-    held.forEach((task, i) => {
-      const plan = planTask(task, stored[i], this.settings.maxScriptBytes);
+    for (const { task, stored } of claimed) {
+      const plan = planTask(task, stored, this.settings.maxScriptBytes);
       if (plan.kind === 'finished') {
         finished.push(task);
       } else if (plan.kind === 'reject') {
         this.logger.warn({ taskId: task.taskId, error: plan.error }, 'malformed task');
         work.push(this.finish({ task, status: 'error', text: plan.error, replyToQueue: plan.replyToQueue }));
-      } else if (!plan.usesStore) {
-        work.push(this.runAlone(task, plan));
       } else {
-        const group = byCircle.get(task.circlePk) ?? [];
-        group.push({ task, plan });
-        byCircle.set(task.circlePk, group);
+        work.push(this.runTask(task, plan));
       }
-    });
-    for (const [circlePk, group] of byCircle) work.push(this.withStore(circlePk, group));
+    }
     if (finished.length > 0) {
       work.push(
         this.retrying('release finished tasks', () => this.backend.release(finished)).then(() =>
@@ -194,80 +185,89 @@ export class TaskLoop {
     await Promise.all(work);
   }
 
-  /** A script that does not use the store: runs in parallel with anything. */
-  private async runAlone(task: HeldTask, plan: RunPlan): Promise<void> {
-    const result = await this.pool.run(this.job(plan));
-    if ('needsStore' in result) return this.withStore(task.circlePk, [{ task, plan }]);
-    await this.finishWith(task, plan, result);
+  /**
+   * Runs a task's script and commits its outcome. If its reads went stale before the commit,
+   * runs it again on fresh data, in its circle's lane, up to MAX_STORE_RUNS runs in all.
+   */
+  private async runTask(task: HeldTask, plan: RunPlan): Promise<void> {
+    if ((await this.runOnce(task, plan, 1)) !== 'conflict') return;
+    await this.inLane(task.circlePk, async () => {
+      for (let run = 2; (await this.runOnce(task, plan, run)) === 'conflict'; run++);
+    });
   }
 
-  /**
-   * Runs store-using scripts of one circle in order, after any earlier group of that
-   * circle has written its results, each on the store as the previous one left it.
-   */
-  private withStore(circlePk: string, group: { task: HeldTask; plan: RunPlan }[]): Promise<void> {
-    const previous = this.storeTails.get(circlePk) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      if (this.stopping) return this.settle(group.map((item) => item.task));
-      const loaded = await this.retrying('load store', () => this.backend.loadStore(circlePk));
-      if (!loaded) return this.settle(group.map((item) => item.task));
-      const store: StoredCircleStore = { ...loaded };
-      const writes: Promise<void>[] = [];
-      for (const { task, plan } of group) {
-        if (this.stopping) {
-          this.settle([task]);
-          continue;
-        }
-        const result = await this.pool.run({ ...this.job(plan), store: { ...store } });
-        if (result.ok && result.storeWrites) {
-          Object.assign(store, result.storeWrites.sets);
-          for (const key of result.storeWrites.deletes) delete store[key];
-        }
-        writes.push(this.finishWith(task, plan, result));
+  /** One run and its commit; `conflict` when it must run again. */
+  private async runOnce(task: HeldTask, plan: RunPlan, run: number): Promise<'conflict' | 'done'> {
+    let backoff = BACKOFF_START_MS;
+    let result: PoolResult;
+    for (;;) {
+      if (this.stopping && run > 1) {
+        this.settle([task]);
+        return 'done';
       }
-      await Promise.all(writes);
-    });
+      result = await this.pool.run(this.job(task, plan));
+      if (!('retry' in result)) break;
+      // The store could not be reached: nothing the run did counts; try again after a pause.
+      this.logger.warn(
+        { taskId: task.taskId, reason: result.retry },
+        'circle store unavailable; running again',
+      );
+      if (this.abandoned) break;
+      await this.sleep(backoff, this.backoffWaiters);
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+    }
+    if ('cancelled' in result || 'retry' in result) {
+      this.settle([task]);
+      return 'done';
+    }
+    const { replyToQueue } = plan;
+    const outcome: TaskOutcome = result.ok
+      ? { task, status: 'completed', text: result.output, replyToQueue, store: result.store }
+      : { task, status: 'error', text: result.error, replyToQueue, store: result.store };
+    const written = await this.results.write(outcome);
+    if (written === 'conflict' && run < MAX_STORE_RUNS) return 'conflict';
+    if (written === 'conflict' || written === 'quota') {
+      const text =
+        written === 'conflict'
+          ? `Circle store conflict: other plays changed what the script read before it could commit, ${run} runs in a row; nothing was written`
+          : "Circle store quota exceeded: the script's writes would take the store over its limit; nothing was written";
+      await this.finish({ task, status: 'error', text, replyToQueue });
+      return 'done';
+    }
+    this.settleWritten(task, written);
+    return 'done';
+  }
+
+  /** Runs `step` after the circle's earlier conflicted reruns. */
+  private inLane(circlePk: string, step: () => Promise<void>): Promise<void> {
+    const run = (this.lanes.get(circlePk) ?? Promise.resolve()).then(step);
     const tail = run.catch(() => undefined);
-    this.storeTails.set(circlePk, tail);
+    this.lanes.set(circlePk, tail);
     void tail.then(() => {
-      if (this.storeTails.get(circlePk) === tail) this.storeTails.delete(circlePk);
+      if (this.lanes.get(circlePk) === tail) this.lanes.delete(circlePk);
     });
     return run;
   }
 
-  private job(plan: RunPlan): ScriptJob {
-    return { script: plan.script, constants: plan.constants, deadlineMs: this.settings.playTimeoutMs };
+  private job(task: HeldTask, plan: RunPlan): ScriptJob {
+    return {
+      script: plan.script,
+      circlePk: task.circlePk,
+      constants: plan.constants,
+      deadlineMs: this.settings.playTimeoutMs,
+    };
   }
 
-  private finishWith(task: HeldTask, plan: RunPlan, result: PoolResult): Promise<void> {
-    if ('cancelled' in result) {
-      this.settle([task]);
-      return Promise.resolve();
-    }
-    const { replyToQueue } = plan;
-    if (result.ok) {
-      return this.finish({
-        task,
-        status: 'completed',
-        text: result.output,
-        replyToQueue,
-        storeWrites: result.storeWrites,
-      });
-    }
-    // A script can only ask for the store twice if something is badly wrong; fail it plainly.
-    const text = 'error' in result ? result.error : 'Circle store unavailable';
-    return this.finish({ task, status: 'error', text, replyToQueue });
-  }
-
+  /** Writes an outcome that has no store reads to check. */
   private async finish(outcome: TaskOutcome): Promise<void> {
-    const written = await this.results.write(outcome);
-    if (written === false) {
-      this.logger.warn(
-        { taskId: outcome.task.taskId },
-        'task was re-queued while running here; result dropped',
-      );
+    this.settleWritten(outcome.task, await this.results.write(outcome));
+  }
+
+  private settleWritten(task: HeldTask, written: CompleteResult | undefined): void {
+    if (written === 'not-held') {
+      this.logger.warn({ taskId: task.taskId }, 'task was re-queued while running here; result dropped');
     }
-    this.settle([outcome.task]);
+    this.settle([task]);
   }
 
   /** The tasks leave this worker's hands (finished, or left for re-queueing). */

@@ -1,4 +1,4 @@
-import type { HeldTask, StoredTask } from './backend';
+import type { HeldTask, StoredTask } from '../queue/worker-backend';
 
 /** What to do with one held task, decided from its hash alone. */
 export type TaskPlan =
@@ -10,19 +10,8 @@ export type TaskPlan =
       readonly kind: 'run';
       readonly script: string;
       readonly constants: Readonly<Record<string, unknown>>;
-      /** Whether to load the circle store up front (cheap textual check; see `mayUseStore`). */
-      readonly usesStore: boolean;
       readonly replyToQueue?: string;
     };
-
-/**
- * Loading the store costs a round trip, so only scripts that mention a `store_` function
- * get it up front; one that reaches the store some other way (say, a computed `Fn` name)
- * is re-run with it (`needsStore`).
- */
-export function mayUseStore(script: string): boolean {
-  return script.includes('store_');
-}
 
 /** Validates a task hash against the queue it came from (SPEC §4). */
 export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptBytes: number): TaskPlan {
@@ -55,5 +44,5 @@ export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptByt
     }
     constants.event = event;
   }
-  return { kind: 'run', script, constants, usesStore: mayUseStore(script), replyToQueue };
+  return { kind: 'run', script, constants, replyToQueue };
 }

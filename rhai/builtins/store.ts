@@ -1,5 +1,5 @@
 /** Host key-value store bindings: store_get / store_set / store_delete / store_keys. */
-import { fail } from '../errors';
+import { fail, StoreError } from '../errors';
 import { jsonToValue, NotJsonError, valueToJson } from '../json';
 import type { Value } from '../values';
 import { type Builtin, type CallCx, noMatch } from './registry';
@@ -12,11 +12,22 @@ function keyArg(v: Value): string {
   return typeof v === 'string' ? v : noMatch();
 }
 
+/** Runs a host store call, turning its refusals into a runtime error at the call's position. */
+function hostCall<T>(name: string, cx: CallCx, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    if (e instanceof StoreError) throw fail('ErrorRuntime', `${name}: ${e.message}`, cx.pos);
+    throw e;
+  }
+}
+
 export const STORE: Record<string, Builtin> = {
   store_get: (a, cx) => {
     if (a.length !== 1) return noMatch();
     const s = store(cx);
-    const v = s.get(keyArg(a[0]));
+    const k = keyArg(a[0]);
+    const v = hostCall('store_get', cx, () => s.get(k));
     return v === undefined ? undefined : jsonToValue(v);
   },
   store_set: (a, cx) => {
@@ -35,9 +46,19 @@ export const STORE: Record<string, Builtin> = {
         );
       throw e;
     }
-    s.set(k, j);
+    hostCall('store_set', cx, () => s.set(k, j));
     return undefined;
   },
-  store_delete: (a, cx) => (a.length === 1 ? store(cx).delete(keyArg(a[0])) : noMatch()),
-  store_keys: (a, cx) => (a.length === 0 ? [...store(cx).keys()] : noMatch()),
+  store_delete: (a, cx) => {
+    if (a.length !== 1) return noMatch();
+    const s = store(cx);
+    const k = keyArg(a[0]);
+    return hostCall('store_delete', cx, () => s.delete(k));
+  },
+  store_keys: (a, cx) => {
+    if (a.length > 1) return noMatch();
+    const s = store(cx);
+    const prefix = a.length === 1 ? keyArg(a[0]) : '';
+    return hostCall('store_keys', cx, () => [...s.keys(prefix)]);
+  },
 };

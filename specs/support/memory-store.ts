@@ -10,6 +10,6 @@ export function memoryStore(
     get: (k) => data.get(k),
     set: (k, v) => void data.set(k, v),
     delete: (k) => data.delete(k),
-    keys: () => [...data.keys()],
+    keys: (prefix) => [...data.keys()].filter((k) => k.startsWith(prefix)).sort(),
   };
 }

@@ -1,24 +1,27 @@
 import { createClient } from 'redis';
-import { evalLua } from '../queue/lua';
+import { evalLua } from './lua';
 import type { Logger } from '../log';
-import { keyBuilder, type KeyBuilder } from '../queue/keys';
-import type { TaskReply } from '../queue/task';
-import type {
-  ClaimedTask,
-  HeldTask,
-  StoredCircleStore,
-  StoredTask,
-  TaskOutcome,
-  WorkerBackend,
-} from './backend';
+import { keyBuilder, type KeyBuilder } from './keys';
+import type { TaskReply } from './task';
 import {
-  CLAIM_TASKS,
+  STORE_LIMITS,
+  type ClaimedTask,
+  type CompleteResult,
+  type HeldTask,
+  type KeyListing,
+  type StoreEntry,
+  type StoredTask,
+  type TaskOutcome,
+  type WorkerBackend,
+} from './worker-backend';
+import {
   COMPLETE_TASKS,
+  LIST_KEYS,
+  READ_KEYS,
   REQUEUE_IDS,
   REQUEUE_LIST,
   TAKE_AND_CLAIM,
-  TAKE_BATCH,
-} from './lua-scripts';
+} from './worker-lua';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -32,8 +35,17 @@ export interface RedisBackendConfig {
   readonly circles: readonly string[];
   readonly taskTtlS: number;
   readonly livenessTtlS: number;
+  /** Most bytes (keys and values) one circle's store may hold; default 1 GiB. */
+  readonly storeQuotaBytes?: number;
   readonly logger: Logger;
 }
+
+const COMPLETE_CODES: Record<number, CompleteResult> = {
+  0: 'not-held',
+  1: 'written',
+  2: 'conflict',
+  3: 'quota',
+};
 
 /** A blocking connection for one circle and its outstanding `BLMOVE`, if any. */
 interface Blocker {
@@ -134,17 +146,7 @@ export class RedisWorkerBackend implements WorkerBackend {
     this.keys = keyBuilder(config.namespace);
   }
 
-  async take(max: number, blockMs: number): Promise<HeldTask[]> {
-    if (this.takingStopped) return [];
-    const taken = await this.arrivedAndSweep(max);
-    if (taken.length > 0 || this.takingStopped) return taken;
-    await this.waitForArrival(blockMs);
-    if (this.takingStopped || this.arrived.length === 0) return [];
-    // An id arrived: the queue is probably filling, so take the rest of a batch right away.
-    return this.arrivedAndSweep(max);
-  }
-
-  async takeClaimed(max: number, blockMs: number): Promise<ClaimedTask[]> {
+  async take(max: number, blockMs: number): Promise<ClaimedTask[]> {
     if (this.takingStopped) return [];
     // When the last sweep emptied every queue, a sweep now would most likely come back empty:
     // wait on the BLMOVEs right away (a call fewer per task when idle-ish).
@@ -167,24 +169,39 @@ export class RedisWorkerBackend implements WorkerBackend {
     for (const blocker of this.blockers) blocker.client.destroy();
   }
 
-  async claimTasks(tasks: readonly HeldTask[], updatedAt: string): Promise<(StoredTask | null)[]> {
-    const keys = tasks.map((task) => this.keys.task(task.taskId));
-    const hashes = await evalLua<string[][]>(this.main, CLAIM_TASKS, keys, [updatedAt]);
-    return hashes.map(toStoredTask);
+  async readKeys(circlePk: string, keys: readonly string[]): Promise<StoreEntry[]> {
+    const flat = await evalLua<(string | null)[]>(
+      this.main,
+      READ_KEYS,
+      [this.keys.store(circlePk), this.keys.storeVersions(circlePk)],
+      [...keys],
+    );
+    return keys.map((_, i) => ({ value: flat[2 * i] ?? null, version: String(flat[2 * i + 1]) }));
   }
 
-  async loadStore(circlePk: string): Promise<StoredCircleStore> {
-    return { ...(await this.main.hGetAll(this.keys.store(circlePk))) };
+  async listKeys(circlePk: string, prefix: string, limit: number): Promise<KeyListing> {
+    const [version, ...keys] = await evalLua<string[]>(
+      this.main,
+      LIST_KEYS,
+      [this.keys.store(circlePk), this.keys.storeIndex(circlePk), this.keys.storeMeta(circlePk)],
+      [prefix, String(limit + 1)],
+    );
+    return { keys: keys.map(String), version: String(version) };
   }
 
-  async complete(outcomes: readonly TaskOutcome[], updatedAt: string): Promise<boolean[]> {
+  async complete(outcomes: readonly TaskOutcome[], updatedAt: string): Promise<CompleteResult[]> {
     const keys: string[] = [];
-    const args = [updatedAt, String(this.config.taskTtlS)];
-    for (const { task, status, text, replyToQueue, storeWrites } of outcomes) {
+    const quota = this.config.storeQuotaBytes ?? STORE_LIMITS.defaultQuotaBytes;
+    const args = [updatedAt, String(this.config.taskTtlS), String(quota)];
+    for (const { task, status, text, replyToQueue, store } of outcomes) {
+      const pk = task.circlePk;
       keys.push(
         this.keys.task(task.taskId),
-        this.keys.processing(task.circlePk, this.config.workerId),
-        this.keys.store(task.circlePk),
+        this.keys.processing(pk, this.config.workerId),
+        this.keys.store(pk),
+        this.keys.storeVersions(pk),
+        this.keys.storeIndex(pk),
+        this.keys.storeMeta(pk),
       );
       const field = status === 'completed' ? 'output' : 'error';
       let reply = '';
@@ -193,14 +210,18 @@ export class RedisWorkerBackend implements WorkerBackend {
         const message: TaskReply = { taskId: task.taskId, status, [field]: text };
         reply = JSON.stringify(message);
       }
-      const sets = Object.entries(storeWrites?.sets ?? {});
-      const deletes = storeWrites?.deletes ?? [];
-      args.push(task.taskId, status, field, text, reply, String(sets.length), String(deletes.length));
+      const reads = store?.reads ?? [];
+      // An error's writes are not applied; its reads are still checked.
+      const sets = status === 'completed' ? (store?.sets ?? []) : [];
+      const deletes = status === 'completed' ? (store?.deletes ?? []) : [];
+      args.push(task.taskId, status, field, text, reply);
+      args.push(String(reads.length), store?.listed ?? '', String(sets.length), String(deletes.length));
+      for (const [key, version] of reads) args.push(key, version);
       for (const [key, value] of sets) args.push(key, value);
       args.push(...deletes);
     }
-    const written = await evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
-    return written.map((result) => Number(result) === 1);
+    const codes = await evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
+    return codes.map((code) => COMPLETE_CODES[Number(code)] ?? 'not-held');
   }
 
   async release(tasks: readonly HeldTask[]): Promise<void> {
@@ -299,18 +320,6 @@ export class RedisWorkerBackend implements WorkerBackend {
     return this.closing;
   }
 
-  /** Ids already delivered by BLMOVE, topped up with a sweep; on failure they wait for the next take. */
-  private async arrivedAndSweep(max: number): Promise<HeldTask[]> {
-    const taken = this.arrived.splice(0, max);
-    if (taken.length === max) return taken;
-    try {
-      return [...taken, ...(await this.sweep(max - taken.length))];
-    } catch (err) {
-      this.arrived.unshift(...taken);
-      throw err;
-    }
-  }
-
   /**
    * Claims the ids BLMOVE delivered and takes and claims the rest of a batch, in one call;
    * on failure the delivered ids wait for the next take.
@@ -341,23 +350,6 @@ export class RedisWorkerBackend implements WorkerBackend {
       });
     }
     return claimed;
-  }
-
-  /** Non-blocking, fair take of up to `max` ids over every circle. */
-  private async sweep(max: number): Promise<HeldTask[]> {
-    const circles = this.config.circles;
-    const start = this.rotation++ % circles.length;
-    const order = circles.map((_, i) => circles[(start + i) % circles.length]);
-    const keys = order.flatMap((pk) => [
-      this.keys.workQueue(pk),
-      this.keys.processing(pk, this.config.workerId),
-    ]);
-    const flat = await evalLua<(number | string)[]>(this.main, TAKE_BATCH, keys, [String(max)]);
-    const taken: HeldTask[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      taken.push({ circlePk: order[Number(flat[i]) - 1], taskId: String(flat[i + 1]) });
-    }
-    return taken;
   }
 
   /**
