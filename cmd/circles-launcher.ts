@@ -2,7 +2,8 @@
 import { Command, Option } from 'commander';
 import { start, stop } from 'nact';
 import { generateKeyPair } from '../auth/keys';
-import { DEFAULT_DATA_DIR, launchCircles, type LaunchCircle } from '../launcher/launch';
+import { launchCircles, type LaunchCircle } from '../launcher/launch';
+import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { createLogger } from '../log';
 import {
   addCommonFlags,

@@ -7,6 +7,7 @@ import type { ServerOptionsInput } from '../config';
 import type { Logger } from '../log';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { EmbeddedTaskBackend } from '../queue/embedded-backend';
+import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import { startWorker, type WorkerHandle } from '../worker';
 import { runInitScripts, type InitScript } from './init-scripts';
@@ -124,9 +125,6 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     throw err;
   }
 }
-
-/** The embedded database's directory when `--data-dir` is not given (relative to the working directory). */
-export const DEFAULT_DATA_DIR = './circles-data';
 
 function embeddedDescription(db: EmbeddedTaskBackend): string {
   return db.temporary ? 'embedded (temporary)' : `embedded (${db.dataDir})`;

@@ -34,6 +34,9 @@ export interface FormatMarker {
 /** What the `expiry` index points at: a task record or a webhook marker. */
 export type ExpiryKind = 't' | 'm';
 
+/** The embedded database's directory when `--data-dir` is not given (relative to the working directory). */
+export const DEFAULT_DATA_DIR = './circles-data';
+
 export const FORMAT: FormatMarker = Object.freeze({ name: 'circles-embedded', version: 1 });
 
 /** The environment's named databases (SPEC §4's keys, as LMDB tables). */

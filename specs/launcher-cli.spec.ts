@@ -201,6 +201,28 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     expect(await stopped(second.run)).toBe(0);
   });
 
+  it('circles-backup copies the database of a running launcher; the copy serves as a --data-dir', async () => {
+    const data = dataDir();
+    const first = await started(['-k', A], {}, data);
+    let c = await RpcClient.connect(`${first.url}/${A}`);
+    expect((await c.call('play', ['store_set("backed", "up"); 1'])).output).toBe('1');
+    await c.close();
+    const copy = path.join(dir, `backup-${randomBytes(4).toString('hex')}`);
+    const backup = launch('circles-backup', ['--data-dir', data, copy]);
+    expect(await backup.exited).toBe(0);
+    expect(backup.stdout()).toMatch(/backed up .* \(\d+ bytes\)/);
+    // a target that is not empty is refused with one line
+    const again = launch('circles-backup', ['--data-dir', data, copy]);
+    expect(await again.exited).not.toBe(0);
+    expect(again.stderr().trim()).toMatch(/must be a new or empty directory$/);
+    expect(await stopped(first.run)).toBe(0);
+    const restored = await started(['-k', A], {}, copy);
+    c = await RpcClient.connect(`${restored.url}/${A}`);
+    expect((await c.call('play', ['store_get("backed")'])).output).toBe('up');
+    await c.close();
+    expect(await stopped(restored.run)).toBe(0);
+  });
+
   it('refuses a second launcher on the same --data-dir with one line', async () => {
     const data = dataDir();
     const first = await started(['-k', A], {}, data);

@@ -31,10 +31,14 @@ export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
 
 /**
  * Runs of one task whose store reads went stale before it could commit; then it fails.
- * Reruns of a circle go one at a time in this worker, so only other workers can still
- * overtake them: the bound is reached only under contention from many workers at once.
+ * Reruns of a circle go one at a time in this worker, so only other workers (and first runs)
+ * can still overtake them: every lost round is another play's commit, so the system always
+ * progresses, and a task loses 50 rounds in a row only under extreme contention.
  */
-export const MAX_STORE_RUNS = 10;
+export const MAX_STORE_RUNS = 50;
+/** After this many lost rounds a rerun first waits a random moment, to break lockstep with another worker. */
+const JITTER_AFTER_RUNS = 3;
+const JITTER_MAX_MS = 5;
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
@@ -192,7 +196,10 @@ export class TaskLoop {
   private async runTask(task: HeldTask, plan: RunPlan): Promise<void> {
     if ((await this.runOnce(task, plan, 1)) !== 'conflict') return;
     await this.inLane(task.circlePk, async () => {
-      for (let run = 2; (await this.runOnce(task, plan, run)) === 'conflict'; run++);
+      for (let run = 2; ; run++) {
+        if (run > JITTER_AFTER_RUNS) await new Promise((r) => setTimeout(r, Math.random() * JITTER_MAX_MS));
+        if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
+      }
     });
   }
 
