@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only a,b,c,d,e,f] [-- --profile <dir>]`
+ * `npm run bench [-- --quick] [-- --only a,b,c,d,e,f,g] [-- --profile <dir>]`
  *
  * Measures the gateway, the dispatch path and the engine against baselines started in the
  * same run (figures drift 10–40 % over tens of minutes on this kind of machine, so only
@@ -22,6 +22,7 @@ import { runGateway } from './scenarios/gateway';
 import { runIdle } from './scenarios/idle';
 import { runPlay } from './scenarios/play';
 import { runStorm } from './scenarios/storm';
+import { runStore } from './scenarios/store';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -46,7 +47,7 @@ function pinSelf(): boolean {
 async function main(): Promise<void> {
   if (pinSelf()) return;
   const quick = process.argv.includes('--quick');
-  const only = new Set((flag('--only') ?? 'e,a,b,c,d,f').split(','));
+  const only = new Set((flag('--only') ?? 'e,a,b,c,d,f,g').split(','));
   const profileDir = flag('--profile');
   const started = Date.now();
   const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     await phase('c', '(c) play + baseline (2)', () => runPlay(ctx));
     await phase('d', '(d) idle sessions', () => runIdle(ctx));
     await phase('f', '(f) authentication storm', () => runStorm(ctx));
+    await phase('g', '(g) circle store', () => runStore(ctx));
   } finally {
     await redis.child.stop();
   }

@@ -21,11 +21,11 @@ const STORE_QUOTA = STORE_LIMITS.defaultQuotaBytes;
 
 const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
   .description(
-    'One Circles server for all circles plus one script worker per circle (embedded backend unless --redis-url)',
+    'One Circles server and one script worker (one thread pool) for all circles; embedded database unless --redis-url',
   )
   .option(
     '--concurrency <n>',
-    'script threads per circle worker (default: CPUs shared among circles)',
+    'script threads shared by all circles (default: available CPUs)',
     intFlag(1, 256),
   )
   .addOption(

@@ -30,7 +30,7 @@ export interface LaunchOptions {
   readonly temporaryData?: boolean;
   /** Most bytes one circle's store may hold (default 1 GiB). */
   readonly storeQuotaBytes?: number;
-  /** Script threads per circle's worker (default: the CPUs shared among the circles). */
+  /** Script threads of the one worker that serves every circle (default: the CPUs). */
   readonly concurrency?: number;
   /** Everything else the server takes (host, port, auth, limits, webhooks...). */
   readonly server: Omit<ServerOptionsInput, 'circles' | 'redisUrl'>;
@@ -49,8 +49,8 @@ export interface Launched {
 }
 
 /**
- * One server for all circles plus one worker per circle (SPEC §6), on Redis or on the
- * embedded backend. Init scripts run before the server listens; a failure stops the start.
+ * One server and one worker for all circles (SPEC §6), on Redis or on the embedded
+ * database. Init scripts run before the server listens; a failure stops the start.
  */
 export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Promise<Launched> {
   const inits: InitScript[] = o.circles
@@ -69,7 +69,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     embedded
       ? embedded.dispatch()
       : createRedisDispatch({ url: o.redisUrl!, namespace: o.namespace, logger: o.logger });
-  const concurrency = o.concurrency ?? Math.max(1, Math.floor(os.availableParallelism() / o.circles.length));
+  const concurrency = o.concurrency ?? os.availableParallelism();
   const playTimeoutMs = o.server.playTimeoutMs ?? 30_000;
   const taskTtlS = o.server.taskTtlSeconds ?? 86_400;
 
@@ -79,29 +79,30 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     await embedded?.close();
   };
   try {
-    for (const [i, c] of o.circles.entries()) {
-      const workerId = `${os.hostname()}-${process.pid}-${i}`;
-      workers.push(
-        await startWorker(
-          {
-            circles: [c.pk],
-            redisUrl: o.redisUrl,
-            namespace: o.namespace,
-            workerId,
-            concurrency,
-            taskTtlS,
-            playTimeoutMs,
-            drainTimeoutMs: o.server.drainTimeoutMs,
-            logLevel: o.server.logLevel,
-            storeQuotaBytes: o.storeQuotaBytes,
-          },
-          {
-            logger: o.logger.child({ part: 'worker', circle: c.pk }),
-            backend: embedded?.worker({ workerId, circles: [c.pk], taskTtlS }),
-          },
-        ),
-      );
-    }
+    // One worker and one thread pool for all circles, taking fairly across them: a pool per
+    // circle would cost threads and memory per circle and leave busy circles short of CPU.
+    const workerId = `${os.hostname()}-${process.pid}`;
+    const pks = o.circles.map((c) => c.pk);
+    workers.push(
+      await startWorker(
+        {
+          circles: pks,
+          redisUrl: o.redisUrl,
+          namespace: o.namespace,
+          workerId,
+          concurrency,
+          taskTtlS,
+          playTimeoutMs,
+          drainTimeoutMs: o.server.drainTimeoutMs,
+          logLevel: o.server.logLevel,
+          storeQuotaBytes: o.storeQuotaBytes,
+        },
+        {
+          logger: o.logger.child({ part: 'worker' }),
+          backend: embedded?.worker({ workerId, circles: pks, taskTtlS }),
+        },
+      ),
+    );
     if (inits.length) {
       await runInitScripts(newChannel(), inits, playTimeoutMs, Math.ceil(playTimeoutMs / 1000) + taskTtlS);
     }

@@ -9,6 +9,8 @@ export interface KeyBuilder {
   processingPattern(circlePk: string): string;
   workerAlive(workerId: string): string;
   replyQueue(instanceId: string): string;
+  /** Replies a dispatcher has taken off its queue and not yet routed (recovered after a reconnect). */
+  replyInflight(instanceId: string): string;
   /** A circle's store: values (hash key → JSON), versions (hash key → commit seq), key index (zset), meta (hash: seq, kseq, bytes, indexed). */
   store(circlePk: string): string;
   storeVersions(circlePk: string): string;
@@ -27,6 +29,7 @@ export function keyBuilder(namespace = ''): KeyBuilder {
     processingPattern: (pk) => `${rh}processing:${pk}:*`,
     workerAlive: (workerId) => `${rh}worker:${workerId}`,
     replyQueue: (instanceId) => `${rh}reply:${instanceId}`,
+    replyInflight: (instanceId) => `${rh}reply-inflight:${instanceId}`,
     store: (pk) => `${circles}store:${pk}`,
     storeVersions: (pk) => `${circles}store-version:${pk}`,
     storeIndex: (pk) => `${circles}store-keys:${pk}`,

@@ -9,7 +9,7 @@ import {
 } from './dispatch-backend';
 import { keyBuilder } from './keys';
 import { evalLua } from './lua';
-import { SUBMIT_TASKS } from './submit-script';
+import { ACK_AND_TAKE_REPLIES, REPLY_QUEUE_TTL_S, SUBMIT_TASKS } from './dispatch-lua';
 import type { TaskReply } from './task';
 
 type Client = ReturnType<typeof createClient>;
@@ -39,6 +39,7 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
   const keys = keyBuilder(options.namespace);
   const instanceId = randomUUID();
   const replyKey = keys.replyQueue(instanceId);
+  const inflightKey = keys.replyInflight(instanceId);
   const batch = options.replyBatch ?? 256;
   const log = options.logger;
   const client: Client = createClient({
@@ -63,26 +64,67 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
   let closed: Promise<void> | undefined;
   let loop: Promise<void> | undefined;
 
+  const route = (raws: readonly string[], onReplies: (replies: TaskReply[]) => void): void => {
+    const replies: TaskReply[] = [];
+    for (const raw of raws) {
+      try {
+        replies.push(JSON.parse(raw) as TaskReply);
+      } catch {
+        log.warn('discarding a reply that is not JSON');
+      }
+    }
+    if (replies.length) onReplies(replies);
+  };
+
+  /**
+   * One loop on its own connection. Replies move from the reply queue into this dispatcher's
+   * in-flight list (BLMOVE when idle, a Lua step for the rest of a batch) and leave it only
+   * once routed, acknowledged by the next step. After an error, everything still in flight is
+   * routed again first (a reply routed twice is dropped by the dispatcher: nobody waits for it).
+   */
   const readReplies = async (onReplies: (replies: TaskReply[]) => void): Promise<void> => {
+    let routed = 0;
+    let recovering = true;
     while (!stopping) {
       if (!reader.isReady) {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
       try {
-        const popped = await reader.blmPop(1, replyKey, 'RIGHT', { COUNT: batch });
-        if (!popped) continue;
-        const replies: TaskReply[] = [];
-        for (const raw of popped[1] as string[]) {
-          try {
-            replies.push(JSON.parse(raw) as TaskReply);
-          } catch {
-            log.warn('discarding a reply that is not JSON');
-          }
+        if (recovering) {
+          const inflight = await reader.lRange(inflightKey, 0, -1);
+          route([...inflight].reverse(), onReplies);
+          routed = inflight.length;
+          recovering = false;
         }
-        if (replies.length) onReplies(replies);
+        const taken = await evalLua<string[]>(
+          reader,
+          ACK_AND_TAKE_REPLIES,
+          [replyKey, inflightKey],
+          [String(routed), String(batch), String(REPLY_QUEUE_TTL_S)],
+        );
+        routed = 0;
+        if (taken.length > 0) {
+          route(taken, onReplies);
+          routed = taken.length;
+          continue;
+        }
+        const first = await reader.sendCommand<string | null>([
+          'BLMOVE',
+          replyKey,
+          inflightKey,
+          'RIGHT',
+          'LEFT',
+          '1',
+        ]);
+        if (first !== null) {
+          // routed at once (latency); acknowledged with the next step, which takes the rest
+          route([first], onReplies);
+          routed = 1;
+        }
       } catch (err) {
         if (stopping) break;
+        recovering = true;
         log.debug({ err: (err as Error).message }, 'reply reader interrupted');
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { evalLua } from './lua';
 import type { Logger } from '../log';
 import { keyBuilder, type KeyBuilder } from './keys';
+import { REPLY_QUEUE_TTL_S } from './dispatch-lua';
 import type { TaskReply } from './task';
 import {
   STORE_LIMITS,
@@ -192,7 +193,7 @@ export class RedisWorkerBackend implements WorkerBackend {
   async complete(outcomes: readonly TaskOutcome[], updatedAt: string): Promise<CompleteResult[]> {
     const keys: string[] = [];
     const quota = this.config.storeQuotaBytes ?? STORE_LIMITS.defaultQuotaBytes;
-    const args = [updatedAt, String(this.config.taskTtlS), String(quota)];
+    const args = [updatedAt, String(this.config.taskTtlS), String(quota), String(REPLY_QUEUE_TTL_S)];
     for (const { task, status, text, replyToQueue, store } of outcomes) {
       const pk = task.circlePk;
       keys.push(

@@ -29,5 +29,5 @@ export interface TaskReply {
 /** Default lifetime of a finished task hash (`--task-ttl`, seconds). */
 export const DEFAULT_TASK_TTL_S = 24 * 60 * 60;
 /** Worker liveness key expiry and refresh period (SPEC §4). */
-export const WORKER_ALIVE_TTL_S = 30;
-export const WORKER_ALIVE_REFRESH_MS = 10_000;
+export const WORKER_ALIVE_TTL_S = 10;
+export const WORKER_ALIVE_REFRESH_MS = 2_000;

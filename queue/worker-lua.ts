@@ -155,7 +155,8 @@ return out
 export const COMPLETE_TASKS = lua(`
 -- KEYS, per task in order: task hash, this worker's processing list, the circle's store
 --   vals, vers, index and meta, then the reply queue if the task has one
--- ARGV[1] = updatedAt, ARGV[2] = hash expiry (s), ARGV[3] = store quota (bytes); then per
+-- ARGV[1] = updatedAt, ARGV[2] = hash expiry (s), ARGV[3] = store quota (bytes),
+--   ARGV[4] = reply queue expiry (s: a dead dispatcher's queue must not stay for ever); then per
 --   task: task id, status, result field ('output' or 'error'), result text, reply JSON
 --   ('' = no reply queue), n reads, listed kseq token ('' = did not list), n sets, n deletes,
 --   the reads as key/token pairs, the sets as key/JSON pairs, the deleted keys
@@ -163,7 +164,7 @@ export const COMPLETE_TASKS = lua(`
 --   for 2 and 3 nothing is written and the id stays held
 ${STORE_HELPERS}
 local quota = tonumber(ARGV[3])
-local k, a, out = 1, 4, {}
+local k, a, out = 1, 5, {}
 local queues, replies, removals, removed = {}, {}, {}, {}
 while a <= #ARGV do
   local id, status, field, text, reply = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
@@ -245,7 +246,10 @@ while a <= #ARGV do
   end
   out[#out + 1] = result
 end
-for _, queue in ipairs(queues) do redis.pcall('LPUSH', queue, unpack(replies[queue])) end
+for _, queue in ipairs(queues) do
+  redis.pcall('LPUSH', queue, unpack(replies[queue]))
+  redis.pcall('EXPIRE', queue, ARGV[4])
+end
 for r = 1, #removals, 2 do redis.call('LREM', removals[r], -1, removals[r + 1]) end
 return out
 `);

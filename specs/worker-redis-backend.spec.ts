@@ -143,6 +143,8 @@ describe('RedisWorkerBackend', () => {
     expect(ttl).toBeGreaterThan(590);
     expect(ttl).toBeLessThanOrEqual(600);
     expect({ ...(await client.hGetAll(keys.store(CIRCLE_A))) }).toEqual({ k: '"v"' });
+    // a dead dispatcher's reply queue does not stay for ever
+    expect(await client.ttl(keys.replyQueue('d1'))).toBeGreaterThan(0);
     expect(JSON.parse((await client.rPop(keys.replyQueue('d1'))) ?? 'null')).toEqual({
       taskId: 't1',
       status: 'completed',

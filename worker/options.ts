@@ -61,7 +61,8 @@ export const workerOptionsSchema = z.object({
   deadlineGraceMs: int(0).default(1_000),
   /** Heap limit of one script thread, MiB. */
   threadHeapMb: int(16).default(256),
-  reclaimIntervalMs: int(100).default(15_000),
+  /** How often dead workers' tasks are looked for (SPEC §4: at least every 5 s). */
+  reclaimIntervalMs: int(100).default(5_000),
   livenessTtlS: int(1).default(WORKER_ALIVE_TTL_S),
   livenessRefreshMs: int(100).default(WORKER_ALIVE_REFRESH_MS),
 });

@@ -54,7 +54,9 @@ const heldKey = (task: HeldTask): string => `${task.circlePk}/${task.taskId}`;
  * Every script runs in parallel, store-using or not: a script reads its circle's store on
  * demand and its result commits only if what it read is still current (SPEC §4). A run
  * whose reads went stale is run again on fresh data; such reruns of one circle queue in
- * that circle's lane, so this worker never races itself twice on the same data.
+ * that circle's lane, so this worker never races itself twice on the same data, and while
+ * the lane is busy the circle's new store scripts queue there too (optimistic when a
+ * circle is quiet, one at a time per worker when it is contended).
  */
 export class TaskLoop {
   private readonly maxInFlight: number;
@@ -194,13 +196,18 @@ export class TaskLoop {
    * runs it again on fresh data, in its circle's lane, up to MAX_STORE_RUNS runs in all.
    */
   private async runTask(task: HeldTask, plan: RunPlan): Promise<void> {
+    const rerunInLane = (first: number): Promise<void> =>
+      this.inLane(task.circlePk, async () => {
+        for (let run = first; ; run++) {
+          if (run > JITTER_AFTER_RUNS) await new Promise((r) => setTimeout(r, Math.random() * JITTER_MAX_MS));
+          if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
+        }
+      });
+    // While a circle is contended here, its store scripts join the lane at once: running them
+    // in parallel would only produce more conflicts (and starve the lane's reruns).
+    if (plan.mentionsStore && this.lanes.has(task.circlePk)) return rerunInLane(1);
     if ((await this.runOnce(task, plan, 1)) !== 'conflict') return;
-    await this.inLane(task.circlePk, async () => {
-      for (let run = 2; ; run++) {
-        if (run > JITTER_AFTER_RUNS) await new Promise((r) => setTimeout(r, Math.random() * JITTER_MAX_MS));
-        if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
-      }
-    });
+    await rerunInLane(2);
   }
 
   /** One run and its commit; `conflict` when it must run again. */

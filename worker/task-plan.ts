@@ -10,6 +10,8 @@ export type TaskPlan =
       readonly kind: 'run';
       readonly script: string;
       readonly constants: Readonly<Record<string, unknown>>;
+      /** Whether the source names a store function (a hint only; see `TaskLoop.runTask`). */
+      readonly mentionsStore: boolean;
       readonly replyToQueue?: string;
     };
 
@@ -44,5 +46,5 @@ export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptByt
     }
     constants.event = event;
   }
-  return { kind: 'run', script, constants, replyToQueue };
+  return { kind: 'run', script, constants, mentionsStore: script.includes('store_'), replyToQueue };
 }
