@@ -4,6 +4,7 @@ import { silentLogger } from '../log';
 import { keyBuilder, type KeyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
 import { startWorker, type WorkerHandle, type WorkerOptionsInput } from '../worker';
+import { literalStoreKeys } from '../worker/task-plan';
 import { startRedis, type TestRedis } from './support/redis-server';
 
 /** Two valid circle keys (the generator point G and 2G). */
@@ -411,5 +412,16 @@ describe('worker: running tasks', () => {
     expect(await client.exists(s.keys.store(CIRCLE_A))).toBe(0);
     expect(await client.exists(s.keys.processing(CIRCLE_A, handle.workerId))).toBe(0);
     expect(await client.exists(s.keys.workerAlive(handle.workerId))).toBe(0);
+  });
+});
+
+describe('literalStoreKeys', () => {
+  it('finds the keys a script reads by a plain literal, once each, and nothing else', () => {
+    expect(
+      literalStoreKeys(
+        'let a = store_get("a"); store_delete( "b" ); store_get("a"); store_set("c", 1); store_get(k); store_get("e\\"x")',
+      ),
+    ).toEqual(['a', 'b']);
+    expect(literalStoreKeys('40 + 2')).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { StoreError, type StoreAccess } from '../rhai';
-import { STORE_LIMITS, type StoreEffects } from '../queue/worker-backend';
+import { STORE_LIMITS, type StoreEffects, type StoreEntry } from '../queue/worker-backend';
 import { StoreUnavailableError, type StoreChannelClient, type StoreResponse } from './store-channel';
 
 const DELETED = Symbol('deleted');
@@ -51,24 +51,33 @@ export class ChannelStore implements StoreAccess {
   /** Set when the backend could not answer: the run must be retried, whatever the script did. */
   unavailable: string | undefined;
 
+  private readonly prefetched: Map<string, StoreEntry>;
+
   constructor(
     private readonly channel: StoreChannelClient,
     private readonly deadline: number,
     private readonly maxKeys: number,
-  ) {}
+    prefetched: readonly (readonly [string, StoreEntry])[] = [],
+  ) {
+    this.prefetched = new Map(prefetched);
+  }
 
   get(key: string): unknown {
     checkKey(key);
     const seen = this.seen.get(key);
     if (seen) return seen.value;
-    const response = this.ask({ op: 'read', keys: [key] });
-    if (!('entries' in response)) throw this.broken('unexpected answer to a read');
-    const entry = response.entries[0];
-    if (!entry) throw this.broken('unexpected answer to a read');
+    const entry = this.prefetched.get(key) ?? this.readThroughChannel(key);
     this.reads.push([key, entry.version]);
     const value = entry.value === null ? undefined : parseStored(entry.value);
     this.seen.set(key, { value });
     return value;
+  }
+
+  private readThroughChannel(key: string): StoreEntry {
+    const response = this.ask({ op: 'read', keys: [key] });
+    const entry = 'entries' in response ? response.entries[0] : undefined;
+    if (!entry) throw this.broken('unexpected answer to a read');
+    return entry;
   }
 
   set(key: string, value: unknown): void {

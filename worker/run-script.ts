@@ -27,7 +27,12 @@ export class ScriptRunner {
     const program = this.compile(job.script, limits);
     if (!program.ok) return { ok: false, error: errorText(program.error) };
 
-    const store = new ChannelStore(this.channel, startedAt + job.deadlineMs, limits.maxArraySize);
+    const store = new ChannelStore(
+      this.channel,
+      startedAt + job.deadlineMs,
+      limits.maxArraySize,
+      job.prefetched,
+    );
     const result = run(program.program, { constants: { ...job.constants }, store }, limits);
     // Whatever the script made of a failed store call (it may have caught it), the run is void.
     if (store.unavailable !== undefined) return { ok: false, retry: store.unavailable };

@@ -2,7 +2,7 @@
  * The messages between the script pool (main thread) and a script thread. Everything here
  * crosses `postMessage`, so it must be structured-clone friendly.
  */
-import type { StoreEffects } from '../queue/worker-backend';
+import type { StoreEffects, StoreEntry } from '../queue/worker-backend';
 import type { StoreChannelMessage } from './store-channel';
 
 /** One script to run. */
@@ -14,6 +14,8 @@ export interface ScriptJob {
   readonly constants: Readonly<Record<string, unknown>>;
   /** The engine's wall-clock budget, ms; the pool terminates the thread at this plus a grace. */
   readonly deadlineMs: number;
+  /** Store keys read ahead by the worker, as `[key, entry]` (used only if the script reads them). */
+  readonly prefetched?: readonly (readonly [string, StoreEntry])[];
 }
 
 /** What running one script produced; `store` when it touched the circle store. */

@@ -36,9 +36,6 @@ export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
  * progresses, and a task loses 50 rounds in a row only under extreme contention.
  */
 export const MAX_STORE_RUNS = 50;
-/** After this many lost rounds a rerun first waits a random moment, to break lockstep with another worker. */
-const JITTER_AFTER_RUNS = 3;
-const JITTER_MAX_MS = 5;
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
@@ -199,7 +196,6 @@ export class TaskLoop {
     const rerunInLane = (first: number): Promise<void> =>
       this.inLane(task.circlePk, async () => {
         for (let run = first; ; run++) {
-          if (run > JITTER_AFTER_RUNS) await new Promise((r) => setTimeout(r, Math.random() * JITTER_MAX_MS));
           if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
         }
       });
@@ -219,7 +215,7 @@ export class TaskLoop {
         this.settle([task]);
         return 'done';
       }
-      result = await this.pool.run(this.job(task, plan));
+      result = await this.pool.run(this.job(task, plan, await this.prefetch(task, plan)));
       if (!('retry' in result)) break;
       // The store could not be reached: nothing the run did counts; try again after a pause.
       this.logger.warn(
@@ -263,13 +259,29 @@ export class TaskLoop {
     return run;
   }
 
-  private job(task: HeldTask, plan: RunPlan): ScriptJob {
+  private job(task: HeldTask, plan: RunPlan, prefetched?: ScriptJob['prefetched']): ScriptJob {
     return {
       script: plan.script,
       circlePk: task.circlePk,
       constants: plan.constants,
       deadlineMs: this.settings.playTimeoutMs,
+      prefetched,
     };
+  }
+
+  /**
+   * Reads the keys a script names literally before it runs: here the read waits on the event
+   * loop (concurrent ones share a write to Redis), where the script thread would block on
+   * each. If it fails, the script reads on demand (and fails or retries as usual).
+   */
+  private async prefetch(task: HeldTask, plan: RunPlan): Promise<ScriptJob['prefetched']> {
+    if (plan.literalKeys.length === 0) return undefined;
+    try {
+      const entries = await this.backend.readKeys(task.circlePk, plan.literalKeys);
+      return plan.literalKeys.map((key, i) => [key, entries[i]!] as const);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Writes an outcome that has no store reads to check. */

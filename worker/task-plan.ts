@@ -12,8 +12,29 @@ export type TaskPlan =
       readonly constants: Readonly<Record<string, unknown>>;
       /** Whether the source names a store function (a hint only; see `TaskLoop.runTask`). */
       readonly mentionsStore: boolean;
+      /** Keys the source reads by literal name: read before the run (see `literalStoreKeys`). */
+      readonly literalKeys: readonly string[];
       readonly replyToQueue?: string;
     };
+
+const LITERAL_READ = /\bstore_(?:get|delete)\s*\(\s*"([^"\\\n]{1,256})"\s*\)/g;
+const MAX_LITERAL_KEYS = 16;
+
+/**
+ * Keys a script reads by a plain string literal (`store_get("k")`, `store_delete("k")`).
+ * The worker reads them before the run, all at once and off the script thread, so the
+ * script does not block on a store round trip for each. A textual guess is enough: a key
+ * read ahead but not used costs one read and is not checked at commit; a key missed is
+ * read on demand as usual.
+ */
+export function literalStoreKeys(script: string): string[] {
+  const keys = new Set<string>();
+  for (const match of script.matchAll(LITERAL_READ)) {
+    keys.add(match[1]!);
+    if (keys.size === MAX_LITERAL_KEYS) break;
+  }
+  return [...keys];
+}
 
 /** Validates a task hash against the queue it came from (SPEC §4). */
 export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptBytes: number): TaskPlan {
@@ -46,5 +67,7 @@ export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptByt
     }
     constants.event = event;
   }
-  return { kind: 'run', script, constants, mentionsStore: script.includes('store_'), replyToQueue };
+  const mentionsStore = script.includes('store_');
+  const literalKeys = mentionsStore ? literalStoreKeys(script) : [];
+  return { kind: 'run', script, constants, mentionsStore, literalKeys, replyToQueue };
 }
