@@ -20,6 +20,7 @@ import type { BenchContext } from './scenarios/context';
 import { runEngine } from './scenarios/engine';
 import { runGateway } from './scenarios/gateway';
 import { runIdle } from './scenarios/idle';
+import { runLauncherEmbedded, runLauncherRedis, runManyCircles } from './scenarios/launcher';
 import { runPlay } from './scenarios/play';
 import { runStorm } from './scenarios/storm';
 import { runStore } from './scenarios/store';
@@ -47,7 +48,7 @@ function pinSelf(): boolean {
 async function main(): Promise<void> {
   if (pinSelf()) return;
   const quick = process.argv.includes('--quick');
-  const only = new Set((flag('--only') ?? 'e,a,b,c,d,f,g').split(','));
+  const only = new Set((flag('--only') ?? 'e,a,b,c,c2,c3,h,d,f,g').split(','));
   const profileDir = flag('--profile');
   const started = Date.now();
   const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
@@ -86,6 +87,9 @@ async function main(): Promise<void> {
     await phase('a', '(a) gateway + baselines (1)', () => runGateway(ctx));
     await phase('b', '(b) authentication + baseline (3)', () => runAuth(ctx));
     await phase('c', '(c) play + baseline (2)', () => runPlay(ctx));
+    await phase('c2', '(c2) launcher + Redis on one core + raw Redis loop', () => runLauncherRedis(ctx));
+    await phase('c3', '(c3) launcher, embedded default + uWS JSON-RPC echo', () => runLauncherEmbedded(ctx));
+    await phase('h', '(h) launcher with 2, 20, 200 circles', () => runManyCircles(ctx));
     await phase('d', '(d) idle sessions', () => runIdle(ctx));
     await phase('f', '(f) authentication storm', () => runStorm(ctx));
     await phase('g', '(g) circle store', () => runStore(ctx));

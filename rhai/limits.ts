@@ -16,6 +16,12 @@ export interface EngineLimits {
   maxMapSize: number;
   /** wall-clock budget for one run in ms; 0 = none */
   deadlineMs: number;
+  /**
+   * how many operations run between two checks of the deadline (default 16,384: the clock
+   * is not free). A host that needs a tight bound in time, whatever one operation costs,
+   * lowers it (1 = every operation).
+   */
+  deadlineCheckOps?: number;
 }
 
 /** Release-build Rhai defaults (what the upstream corpus assumes). */

@@ -40,6 +40,7 @@ export interface RuntimeLimits {
   readonly maxArraySize: number;
   readonly maxMapSize: number;
   readonly deadlineMs: number;
+  readonly deadlineCheckOps?: number;
 }
 
 /** Per-run mutable state: operation counter, call depth, limits, globals, host hooks. */
@@ -54,6 +55,7 @@ export class Runtime {
   readonly maxArray: number;
   readonly maxMap: number;
   private readonly deadline: number;
+  private readonly checkEvery: number;
   /** incremented to name anonymous functions */
   anonCounter = 0;
 
@@ -68,7 +70,8 @@ export class Runtime {
     this.maxArray = limits.maxArraySize > 0 ? limits.maxArraySize : Infinity;
     this.maxMap = limits.maxMapSize > 0 ? limits.maxMapSize : Infinity;
     this.deadline = limits.deadlineMs > 0 ? Date.now() + limits.deadlineMs : Infinity;
-    this.limit = Math.min(this.maxOps, CHECK_EVERY);
+    this.checkEvery = Math.max(1, limits.deadlineCheckOps ?? CHECK_EVERY);
+    this.limit = Math.min(this.maxOps, this.checkEvery);
   }
 
   /** Slow path of operation charging: enforce the budget and the deadline. */
@@ -77,7 +80,7 @@ export class Runtime {
     if (this.deadline !== Infinity && Date.now() > this.deadline) {
       throw fail('ErrorTerminated', 'Script terminated', pos);
     }
-    this.limit = Math.min(this.maxOps, this.ops + CHECK_EVERY);
+    this.limit = Math.min(this.maxOps, this.ops + this.checkEvery);
   }
 
   checkString(s: string, pos?: Pos): string {

@@ -125,6 +125,22 @@ describe('limits', () => {
     for (const [src, ops] of points) expect([src, needed(src)]).toEqual([src, ops]);
   });
 
+  it('checks the deadline as often as asked (deadlineCheckOps), whatever one operation costs', () => {
+    const src = 'let s = ""; s.pad(1000000, "y"); loop { s.replace("y", "z"); s.replace("z", "y"); }';
+    expect(errorKind(src, {}, { deadlineMs: 1, deadlineCheckOps: 1, maxStringSize: 1 << 20 })).toBe(
+      'ErrorTerminated',
+    );
+  });
+
+  it('pads like Rhai: whole copies, then the characters that fit; over the size limit before building', () => {
+    expect(value('let s = "ab"; s.pad(7, "xy"); s')).toBe('abxyxyx');
+    expect(value('let s = "abc"; s.pad(2, "x"); s')).toBe('abc');
+    expect(value('let s = ""; s.pad(3, "😀é"); s')).toBe('😀é😀');
+    expect(errorKind('let s = ""; s.pad(2000000, "y");', {}, { maxStringSize: 1 << 20 })).toBe(
+      'ErrorDataTooLarge',
+    );
+  });
+
   it('limit errors are not catchable', () => {
     expect(errorKind('try { loop {} } catch { 1 }', {}, { maxOperations: 1000 })).toBe(
       'ErrorTooManyOperations',

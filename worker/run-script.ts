@@ -1,7 +1,32 @@
-import { parse, run, SANDBOX_LIMITS, type Program, type RhaiError } from '../rhai';
+import {
+  parse,
+  run,
+  SANDBOX_LIMITS,
+  type EngineLimits,
+  type Program,
+  type RhaiError,
+  type StoreAccess,
+} from '../rhai';
+import type { StoreEffects } from '../queue/worker-backend';
 import { ChannelStore } from './channel-store';
 import type { ScriptJob, ScriptResult } from './script-job';
 import type { StoreChannelClient } from './store-channel';
+
+/** A run's view of the store: the engine's access plus what the run did with it. */
+export interface RunStore extends StoreAccess {
+  /** Set when the store could not serve the run: nothing the run did counts. */
+  readonly unavailable: string | undefined;
+  effects(): StoreEffects | undefined;
+}
+
+/** Makes the store of one run (deadline: epoch ms; maxKeys: the engine's array limit). */
+export type RunStoreFactory = (job: ScriptJob, deadline: number, maxKeys: number) => RunStore;
+
+/** The script thread's store: on-demand reads through the channel to the worker. */
+export const channelStores =
+  (channel: StoreChannelClient): RunStoreFactory =>
+  (job, deadline, maxKeys) =>
+    new ChannelStore(channel, deadline, maxKeys, job.prefetched);
 
 /** Compiled programs kept per thread: dispatchers tend to send the same scripts again. */
 const PROGRAM_CACHE_SIZE = 256;
@@ -19,20 +44,19 @@ function errorText(error: RhaiError): string {
 export class ScriptRunner {
   private readonly programs = new Map<string, Program>();
 
-  constructor(private readonly channel: StoreChannelClient) {}
+  constructor(
+    private readonly storeFor: RunStoreFactory,
+    /** Tighter limits than the sandbox's (the inline runner's), if any. */
+    private readonly override: Partial<EngineLimits> = {},
+  ) {}
 
-  run(job: ScriptJob): ScriptResult {
+  run(job: ScriptJob): ScriptResult & { readonly errorKind?: string } {
     const startedAt = Date.now();
-    const limits = { ...SANDBOX_LIMITS, deadlineMs: job.deadlineMs };
+    const limits = { ...SANDBOX_LIMITS, deadlineMs: job.deadlineMs, ...this.override };
     const program = this.compile(job.script, limits);
-    if (!program.ok) return { ok: false, error: errorText(program.error) };
+    if (!program.ok) return { ok: false, error: errorText(program.error), errorKind: program.error.kind };
 
-    const store = new ChannelStore(
-      this.channel,
-      startedAt + job.deadlineMs,
-      limits.maxArraySize,
-      job.prefetched,
-    );
+    const store = this.storeFor(job, startedAt + limits.deadlineMs, limits.maxArraySize);
     const result = run(program.program, { constants: { ...job.constants }, store }, limits);
     // Whatever the script made of a failed store call (it may have caught it), the run is void.
     if (store.unavailable !== undefined) return { ok: false, retry: store.unavailable };
@@ -40,7 +64,7 @@ export class ScriptRunner {
     const stored = effects ? { store: effects } : {};
     return result.ok
       ? { ok: true, output: result.output, ...stored }
-      : { ok: false, error: errorText(result.error), ...stored };
+      : { ok: false, error: errorText(result.error), errorKind: result.error.kind, ...stored };
   }
 
   private compile(source: string, limits: typeof SANDBOX_LIMITS): ReturnType<typeof parse> {

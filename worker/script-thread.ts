@@ -5,7 +5,7 @@
  * would hold fast results behind a slow script.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ScriptRunner } from './run-script';
+import { channelStores, ScriptRunner } from './run-script';
 import { StoreChannelClient } from './store-channel';
 import type { RunChunkMessage, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
 
@@ -17,7 +17,7 @@ function main(): void {
   const data = workerData as ScriptThreadData;
   const progress = new Int32Array(data.progress);
   const send = (message: ThreadMessage): void => port.postMessage(message);
-  const runner = new ScriptRunner(new StoreChannelClient(data.storeChannel, send));
+  const runner = new ScriptRunner(channelStores(new StoreChannelClient(data.storeChannel, send)));
 
   port.on('message', (message: RunChunkMessage) => {
     let pending: { index: number; result: ScriptResult }[] = [];

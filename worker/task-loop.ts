@@ -9,6 +9,7 @@ import type {
 import type { WorkerOptions } from './options';
 import type { ScriptJob } from './script-job';
 import type { PoolResult, ScriptPool } from './script-pool';
+import { InlineRunner } from './inline-runner';
 import { ResultWriter } from './result-writer';
 import { planTask, type TaskPlan } from './task-plan';
 
@@ -63,6 +64,7 @@ export class TaskLoop {
   /** Per circle: the tail of its conflicted reruns, run one after another. */
   private readonly lanes = new Map<string, Promise<void>>();
   private readonly results: ResultWriter;
+  private readonly inline = new InlineRunner();
   /** Sleepers woken when a task settles (room to take more) or stop begins. */
   private readonly roomWaiters = new Set<() => void>();
   /** Backoff sleepers, woken only when stop begins. */
@@ -215,7 +217,8 @@ export class TaskLoop {
         this.settle([task]);
         return 'done';
       }
-      result = await this.pool.run(this.job(task, plan, await this.prefetch(task, plan)));
+      const inline = plan.mentionsStore ? undefined : this.inline.tryRun(this.job(task, plan));
+      result = inline ?? (await this.pool.run(this.job(task, plan, await this.prefetch(task, plan))));
       if (!('retry' in result)) break;
       // The store could not be reached: nothing the run did counts; try again after a pause.
       this.logger.warn(
