@@ -39,6 +39,11 @@ const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
     intFlag(0),
     STORE_QUOTA,
   )
+  .option(
+    '--fsync',
+    'embedded database: answer plays and webhooks only once flushed to the device (survives power loss; default: once committed, which survives the process being killed)',
+    false,
+  )
   .version('0.1.0');
 
 function table(rows: string[][]): string {
@@ -55,7 +60,8 @@ function table(rows: string[][]): string {
 
 void runCommand(program, async (p) => {
   const v = p.opts<
-    CommonFlagValues & WebhookFlagValues & { concurrency?: number; dataDir: string; storeQuota: number }
+    CommonFlagValues &
+      WebhookFlagValues & { concurrency?: number; dataDir: string; storeQuota: number; fsync: boolean }
   >();
   let circles: LaunchCircle[] = circlesOf(v);
   const logger = createLogger(v.logLevel, 'circles-launcher');
@@ -70,6 +76,7 @@ void runCommand(program, async (p) => {
     redisUrl: v.redisUrl,
     dataDir: v.dataDir,
     storeQuotaBytes: v.storeQuota,
+    fsync: v.fsync,
     concurrency: v.concurrency,
     logger,
     server: serverOptionsOf(v),

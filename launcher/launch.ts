@@ -30,6 +30,8 @@ export interface LaunchOptions {
   readonly temporaryData?: boolean;
   /** Most bytes one circle's store may hold (default 1 GiB). */
   readonly storeQuotaBytes?: number;
+  /** Embedded database: acknowledge only once flushed to the device (see EmbeddedBackendOptions). */
+  readonly fsync?: boolean;
   /** Script threads of the one worker that serves every circle (default: the CPUs). */
   readonly concurrency?: number;
   /** Everything else the server takes (host, port, auth, limits, webhooks...). */
@@ -64,6 +66,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
           dataDir: path.resolve(o.dataDir ?? DEFAULT_DATA_DIR),
           logger: o.logger,
           storeQuotaBytes: o.storeQuotaBytes,
+          waitForFlush: o.fsync,
         });
   const newChannel = (): DispatchBackend =>
     embedded

@@ -27,6 +27,11 @@ export interface EmbeddedBackendOptions {
   storeQuotaBytes?: number;
   /** Epoch ms, for expiries and timestamps (specs move time). */
   clock?: () => number;
+  /**
+   * Acknowledge only once writes are flushed to the device (survives power loss), not at
+   * commit (survives the process being killed); see `EmbeddedEnv.write`. Default false.
+   */
+  waitForFlush?: boolean;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -44,8 +49,9 @@ interface Parked {
 /**
  * The launcher's durable no-Redis default: SPEC §4's queues, task records, circle stores and
  * webhook markers in an LMDB environment under `--data-dir`. Whatever it acknowledges (a
- * submitted task, a completed result with its store writes, a marker) is flushed to disk
- * first, and tasks still queued when the process died run after a restart. Dispatchers and
+ * submitted task, a completed result with its store writes, a marker) is committed to the
+ * file first (flushed too, with `waitForFlush`), and tasks still queued when the process
+ * died run after a restart. Dispatchers and
  * workers get the same contracts as from Redis; the worker still runs scripts on its threads.
  */
 export class EmbeddedTaskBackend {
@@ -118,7 +124,7 @@ export class EmbeddedTaskBackend {
     }
     let env: EmbeddedEnv;
     try {
-      env = await EmbeddedEnv.open(dir, temporary);
+      env = await EmbeddedEnv.open(dir, temporary, options.waitForFlush ?? false);
     } catch (err) {
       lock.release();
       if (err instanceof FormatError) {

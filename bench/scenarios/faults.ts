@@ -387,6 +387,8 @@ async function audit(redis: Redis, plays: Played[]): Promise<Audit> {
 /** One progress line per timeline (at most 8), in seconds from the load's start. */
 function sayTimelines(a: Audit, loadStart: number, restarts: number[]): void {
   const rel = (t: number): string => `+${((t - loadStart) / 1000).toFixed(2)}`;
+  // The epoch lets these lines be matched with the servers' and workers' logs (pino times).
+  if (a.timelines.length > 0) say(`times from the load's start at epoch ${loadStart} ms:`);
   for (const t of a.timelines.slice(0, 8)) {
     say(
       `${t.kind} ${t.taskId}: sent ${rel(t.sentAt)}, hash created ${rel(t.createdAt)}, answered ` +
@@ -405,6 +407,43 @@ function tally(plays: Played[]): Map<string, number> {
   return counts;
 }
 
+/** Successful plays answered inside [from, to] (epoch ms), per second. */
+function okRate(plays: Played[], from: number, to: number): number {
+  const ok = plays.filter((p) => p.code === OK && p.at >= from && p.at <= to).length;
+  return ok / ((to - from) / 1000);
+}
+
+function restartRow(times: number, plays: Played[], a: Audit, okPerS: number, outages: number[]): Row {
+  const counts = tally(plays);
+  const wrong = plays.filter((p) => p.code === OK && p.output !== '42').length;
+  const lost = a.lostBefore + a.lostAfter;
+  const unanswered = counts.get('no answer') ?? 0;
+  const known = ['ok', 'no answer', String(TIMEOUT), String(UNAVAILABLE)];
+  return {
+    scenario: `(i) no answer lost: ${times} Redis restart${times > 1 ? 's' : ''} (SIGTERM, AOF) under ${RESTART_SESSIONS} sessions of \`40 + 2\`, 2 servers + 2 workers`,
+    ours: lost,
+    baseline: null,
+    unit: 'lost',
+    ratio: null,
+    target: '0 lost answers',
+    met: lost === 0 && unanswered === 0 && wrong === 0,
+    detail: {
+      answered: plays.length - unanswered,
+      'ok plays/s': Math.round(okPerS),
+      '-32003': counts.get(String(TIMEOUT)) ?? 0,
+      'lost: completed before/after its -32003': `${a.lostBefore}/${a.lostAfter}`,
+      '-32003 still queued': a.stuck,
+      '-32003 hash missing': a.missing,
+      '-32004': counts.get(String(UNAVAILABLE)) ?? 0,
+      '-32004 that ran anyway': a.refusedButRan,
+      'no answer': unanswered,
+      'wrong output': wrong,
+      'other errors': [...counts].filter(([k]) => !known.includes(k)).reduce((sum, [, n]) => sum + n, 0),
+      'redis away ms': outages.map((o) => Math.round(o)).join('/'),
+    },
+  };
+}
+
 async function redisRestarts(ctx: BenchContext): Promise<Row> {
   const times = ctx.quick ? 1 : 3;
   const loadMs = ctx.quick ? 3000 : 6000;
@@ -413,56 +452,28 @@ async function redisRestarts(ctx: BenchContext): Promise<Row> {
     const stack = await startStack(ctx, 'i-restart', redis.url, RESTART_PLAY_TIMEOUT_MS, defer);
     const sessions = await openSessions(stack.urls, RESTART_SESSIONS, RESTART_PLAY_TIMEOUT_MS + 10_000);
     defer(() => sessions.forEach((s) => s.close()));
-    const t0 = performance.now();
     const loadStart = Date.now();
     // Hard limit: the restarts may take longer than planned, the load must still end.
     const load = startLoad(sessions, QUICK_PLAY, loadMs + times * 10_000);
     defer(() => load.stop()); // if a restart throws, the sessions still stop
     const outages = await restartRepeatedly(redis, times);
-    await sleep(Math.max(RESTART_GAP_MS, loadMs - (performance.now() - t0)));
+    await sleep(Math.max(RESTART_GAP_MS, loadMs - (Date.now() - loadStart)));
     load.stop();
-    await load.done;
-    const loadS = (performance.now() - t0) / 1000;
+    const loadEnd = Date.now();
+    await load.done; // plays still in flight are answered within the play timeout
     // A task that timed out may still complete (SPEC §2): let it, so the audit sees it.
     await sleep(RESTART_PLAY_TIMEOUT_MS + 1000);
     const a = await audit(await probe(redis.url, defer), load.plays);
     const counts = tally(load.plays);
-    const ok = counts.get('ok') ?? 0;
-    const wrong = load.plays.filter((p) => p.code === OK && p.output !== '42').length;
-    const lost = a.lostBefore + a.lostAfter;
-    const unanswered = counts.get('no answer') ?? 0;
     say(
-      `${load.plays.length} plays in ${loadS.toFixed(1)} s: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}; ` +
+      `${load.plays.length} plays in ${((loadEnd - loadStart) / 1000).toFixed(1)} s (+ drain): ` +
+        `${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}; ` +
         `-32003 audit: completed before/after the answer ${a.lostBefore}/${a.lostAfter}, ` +
         `still queued ${a.stuck}, hash missing ${a.missing}, no task id ${a.noTaskId}; ` +
         `-32004 that ran anyway ${a.refusedButRan}`,
     );
     sayTimelines(a, loadStart, redis.stoppedAt);
-    return {
-      scenario: `(i) no answer lost: ${times} Redis restart${times > 1 ? 's' : ''} (SIGTERM, AOF) under ${RESTART_SESSIONS} sessions of \`40 + 2\`, 2 servers + 2 workers`,
-      ours: lost,
-      baseline: null,
-      unit: 'lost',
-      ratio: null,
-      target: '0 lost answers',
-      met: lost === 0 && unanswered === 0 && wrong === 0,
-      detail: {
-        answered: load.plays.length - unanswered,
-        'ok plays/s': Math.round(ok / loadS),
-        '-32003': counts.get(String(TIMEOUT)) ?? 0,
-        'lost: completed before/after its -32003': `${a.lostBefore}/${a.lostAfter}`,
-        '-32003 still queued': a.stuck,
-        '-32003 hash missing': a.missing,
-        '-32004': counts.get(String(UNAVAILABLE)) ?? 0,
-        '-32004 that ran anyway': a.refusedButRan,
-        'no answer': unanswered,
-        'wrong output': wrong,
-        'other errors': [...counts]
-          .filter(([k]) => !['ok', 'no answer', String(TIMEOUT), String(UNAVAILABLE)].includes(k))
-          .reduce((sum, [, n]) => sum + n, 0),
-        'redis away ms': outages.map((o) => Math.round(o)).join('/'),
-      },
-    };
+    return restartRow(times, load.plays, a, okRate(load.plays, loadStart, loadEnd), outages);
   });
 }
 
@@ -548,6 +559,41 @@ async function awaitRecovery(
   return r;
 }
 
+interface KillOutcome {
+  scriptMs: number;
+  held: string[];
+  r: Recovery;
+  /** Held tasks whose sessions were answered with a result. */
+  answered: number;
+  plays: Played[];
+  okPerS: number;
+}
+
+function killRow(k: KillOutcome): Row {
+  const s = (t: number | null): number | null => (t === null ? null : seconds(t));
+  const ok = k.plays.filter((p) => p.code === OK).length;
+  return {
+    scenario: `(i) worker kill -9 under ${KILL_SESSIONS} sessions of ~${Math.round(k.scriptMs)} ms plays: its tasks completed elsewhere`,
+    ours: s(k.r.doneMs),
+    baseline: null,
+    unit: 's',
+    ratio: null,
+    target: '≤ 15 s',
+    met: k.held.length > 0 && k.r.doneMs !== null && k.r.doneMs <= RECOVERY_TARGET_MS,
+    detail: {
+      'tasks held at kill': k.held.length,
+      'kill → all completed s': s(k.r.doneMs),
+      'kill → re-queued s': s(k.r.requeuedMs),
+      'kill → all taken elsewhere s': s(k.r.takenMs),
+      'answered completed': k.answered,
+      'finished as error': k.r.errors,
+      'script ms': Math.round(k.scriptMs),
+      'ok plays/s': Number(k.okPerS.toFixed(1)),
+      'not ok': k.plays.length - ok,
+    },
+  };
+}
+
 async function workerKill(ctx: BenchContext): Promise<Row> {
   return withCleanup(async (defer) => {
     const redis = await DurableRedis.start('i-redis-kill', defer);
@@ -556,7 +602,7 @@ async function workerKill(ctx: BenchContext): Promise<Row> {
     defer(() => sessions.forEach((s) => s.close()));
     const client = await probe(redis.url, defer);
     const scriptMs = await calibrate(sessions[0]!);
-    const t0 = performance.now();
+    const loadStart = Date.now();
     const load = startLoad(sessions, SLOW_PLAY, KILL_WARMUP_MS + RECOVERY_GIVE_UP_MS + 5000);
     defer(() => load.stop()); // if anything below throws, the sessions still stop
     await sleep(KILL_WARMUP_MS);
@@ -567,45 +613,22 @@ async function workerKill(ctx: BenchContext): Promise<Row> {
     // Exact: nobody touches a dead worker's list until its liveness key has expired.
     const held = await client.lRange(lists[victim]!, 0, -1);
     say(`killed worker ${stack.workerIds[victim]} (-9) holding ${held.length} tasks`);
-    const r = await awaitRecovery(
-      client,
-      held,
-      { dead: lists[victim]!, survivor: lists[1 - victim]! },
-      killedAt,
-    );
+    const pair = { dead: lists[victim]!, survivor: lists[1 - victim]! };
+    const r = await awaitRecovery(client, held, pair, killedAt);
     load.stop();
+    const loadEnd = Date.now();
     await load.done;
-    const loadS = (performance.now() - t0) / 1000;
     const heldSet = new Set(held);
     const answered = load.plays.filter((p) => p.code === OK && p.taskId && heldSet.has(p.taskId)).length;
     const counts = tally(load.plays);
-    const ok = counts.get('ok') ?? 0;
     const at = (t: number | null): string => (t === null ? 'never' : `${seconds(t)} s`);
     say(
       `dead worker's tasks re-queued after ${at(r.requeuedMs)}, all taken by the other worker after ` +
         `${at(r.takenMs)}, all completed after ${at(r.doneMs)}; ${answered}/${held.length} ` +
         `answered completed; ${load.plays.length} plays: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
-    return {
-      scenario: `(i) worker kill -9 under ${KILL_SESSIONS} sessions of ~${Math.round(scriptMs)} ms plays: its tasks completed elsewhere`,
-      ours: r.doneMs === null ? null : seconds(r.doneMs),
-      baseline: null,
-      unit: 's',
-      ratio: null,
-      target: '≤ 15 s',
-      met: held.length > 0 && r.doneMs !== null && r.doneMs <= RECOVERY_TARGET_MS,
-      detail: {
-        'tasks held at kill': held.length,
-        'kill → all completed s': r.doneMs === null ? null : seconds(r.doneMs),
-        'kill → re-queued s': r.requeuedMs === null ? null : seconds(r.requeuedMs),
-        'kill → all taken elsewhere s': r.takenMs === null ? null : seconds(r.takenMs),
-        'answered completed': answered,
-        'finished as error': r.errors,
-        'script ms': Math.round(scriptMs),
-        'ok plays/s': Number((ok / loadS).toFixed(1)),
-        'not ok': load.plays.length - ok,
-      },
-    };
+    const okPerS = okRate(load.plays, loadStart, loadEnd);
+    return killRow({ scriptMs, held, r, answered, plays: load.plays, okPerS });
   });
 }
 
