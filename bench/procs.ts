@@ -123,3 +123,17 @@ export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
+
+/** The distinct CPU lists a process's threads may run on: proves a pinning reached every thread. */
+export function cpusOf(pid: number): string {
+  const lists = new Set<string>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const m = /Cpus_allowed_list:\s+(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+      if (m) lists.add(m[1]!);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return [...lists].join(' ');
+}

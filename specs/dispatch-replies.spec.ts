@@ -6,6 +6,7 @@ import { keyBuilder } from '../queue/keys';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import type { TaskReply } from '../queue/task';
 import { startRedis, type TestRedis } from './support/redis-server';
+import { until } from './support/until';
 
 /**
  * The dispatcher's reply reader on Redis (SPEC §4): a reply that reached Redis reaches its
@@ -26,16 +27,6 @@ afterAll(async () => {
   client.destroy();
   await redis.stop();
 });
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
-  const end = Date.now() + 8000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A started dispatcher, the replies it routed, and its reply queue's name. */
 async function dispatcher(): Promise<{ d: DispatchBackend; got: TaskReply[]; replyQueue: string }> {

@@ -46,6 +46,16 @@ async function stopped(run: Run): Promise<number | null> {
   return run.exited;
 }
 
+/** One play on a fresh anonymous session; its output. */
+async function playOnce(url: string, circle: string, script: string): Promise<string> {
+  const c = await RpcClient.connect(`${url}/${circle}`);
+  try {
+    return (await c.call('play', [script])).output;
+  } finally {
+    await c.close();
+  }
+}
+
 async function authenticatedPlay(
   url: string,
   circle: string,
@@ -144,14 +154,11 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
   it('keeps circle stores across kill -9: what a play answered is on disk', async () => {
     const data = dataDir();
     const first = await started(['-k', A], {}, data);
-    let c = await RpcClient.connect(`${first.url}/${A}`);
-    expect((await c.call('play', ['store_set("kept", #{ n: 7 }); store_get("kept").n'])).output).toBe('7');
+    expect(await playOnce(first.url, A, 'store_set("kept", #{ n: 7 }); store_get("kept").n')).toBe('7');
     first.run.kill('SIGKILL');
     await first.run.exited;
     const second = await started(['-k', A], {}, data);
-    c = await RpcClient.connect(`${second.url}/${A}`);
-    expect((await c.call('play', ['store_get("kept").n * 6'])).output).toBe('42');
-    await c.close();
+    expect(await playOnce(second.url, A, 'store_get("kept").n * 6')).toBe('42');
     expect(await stopped(second.run)).toBe(0);
   });
 
@@ -204,9 +211,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
   it('circles-backup copies the database of a running launcher; the copy serves as a --data-dir', async () => {
     const data = dataDir();
     const first = await started(['-k', A], {}, data);
-    let c = await RpcClient.connect(`${first.url}/${A}`);
-    expect((await c.call('play', ['store_set("backed", "up"); 1'])).output).toBe('1');
-    await c.close();
+    expect(await playOnce(first.url, A, 'store_set("backed", "up"); 1')).toBe('1');
     const copy = path.join(dir, `backup-${randomBytes(4).toString('hex')}`);
     const backup = launch('circles-backup', ['--data-dir', data, copy]);
     expect(await backup.exited).toBe(0);
@@ -217,9 +222,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     expect(again.stderr().trim()).toMatch(/must be a new or empty directory$/);
     expect(await stopped(first.run)).toBe(0);
     const restored = await started(['-k', A], {}, copy);
-    c = await RpcClient.connect(`${restored.url}/${A}`);
-    expect((await c.call('play', ['store_get("backed")'])).output).toBe('up');
-    await c.close();
+    expect(await playOnce(restored.url, A, 'store_get("backed")')).toBe('up');
     expect(await stopped(restored.run)).toBe(0);
   });
 

@@ -7,6 +7,7 @@ import { connectRedisBackend } from '../queue/redis-worker';
 import type { TaskReply } from '../queue/task';
 import type { ClaimedTask, HeldTask, StoreEffects, WorkerBackend } from '../queue/worker-backend';
 import { startRedis, type TestRedis } from './support/redis-server';
+import { until } from './support/until';
 
 /**
  * One contract, two backends: the task protocol and the circle store behave the same on
@@ -99,16 +100,6 @@ const factories: [string, Factory][] = [
     },
   ],
 ];
-
-async function until<T>(probe: () => T | undefined, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const now = (): string => new Date().toISOString();
 const tasksOf = (claimed: readonly ClaimedTask[]): HeldTask[] => claimed.map((c) => c.task);

@@ -5,8 +5,10 @@
  *  1. Redis restarted 3 times (quick: 1) under 48 sessions × 1 play of `40 + 2` in flight:
  *     SIGTERM (Redis writes its AOF and exits), then started again on the same port and
  *     directory. After a grace period every play answered -32003 is looked up in Redis: a
- *     task that completed although its session was told "timeout" is an answer lost on the
- *     way back. -32004 (refused while Redis was down) is allowed.
+ *     task that completed although its session was told "timeout" counts as a lost answer,
+ *     whether it completed before the -32003 (its reply was not routed) or after it (the
+ *     task was held up past the play timeout; the detail splits the two). -32004 (refused
+ *     while Redis was down) is allowed; those whose task ran anyway are counted too.
  *  2. One of the two workers killed -9 while it holds tasks, under 16 sessions of ~200 ms
  *     plays: time from the kill until every task of its processing list has completed
  *     elsewhere (SPEC §4: liveness 10 s refreshed every 2 s, reclaim at least every 5 s).
@@ -338,7 +340,12 @@ interface Audit {
  */
 async function audit(redis: Redis, plays: Played[]): Promise<Audit> {
   const out: Audit = {
-    ...{ lostBefore: 0, lostAfter: 0, stuck: 0, missing: 0, noTaskId: 0, refusedButRan: 0 },
+    lostBefore: 0,
+    lostAfter: 0,
+    stuck: 0,
+    missing: 0,
+    noTaskId: 0,
+    refusedButRan: 0,
     timelines: [],
   };
   const note = (kind: string, p: Played, state: (string | null)[]): void => {

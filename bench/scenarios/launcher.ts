@@ -12,10 +12,11 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CirclesClient } from '../../client/circles-client';
 import { publicKeyOf } from '../../client/sign';
-import { runLoad, summarise, type LoadSummary } from '../load-generator';
-import { ANY_CPU, cpuMs, rssKiB, SERVER_CPU, startNode } from '../procs';
+import { type LoadSummary } from '../load-generator';
+import { ANY_CPU, cpusOf, rssKiB, SERVER_CPU, startNode } from '../procs';
 import type { Row } from '../report';
 import { measureRpc, ms, startBaseline, type BenchContext, type Measured, type Server } from './context';
+import { rawRedis, type RawRedisRun } from './play';
 
 const PLAY = { prefix: '{"jsonrpc":"2.0","id":', suffix: ',"method":"play","params":{"script":"40 + 2"}}' };
 // The trailing newline matters: the 200-row table arrives in several chunks, and without it a
@@ -34,20 +35,6 @@ function newCircle(): string {
 function threadsOf(pid: number): number {
   const m = /Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
-}
-
-/** The distinct CPU lists its threads may run on: proves the pinning reached every thread. */
-function cpusOf(pid: number): string {
-  const lists = new Set<string>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const m = /Cpus_allowed_list:\s+(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
-      if (m) lists.add(m[1]!);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return [...lists].join(' ');
 }
 
 /** Runs `fn` with a fresh data directory, removed afterwards (the launcher is stopped first). */
@@ -108,52 +95,11 @@ function logPlay(label: string, m: LoadSummary): void {
 
 // ---------------------------------------------------------------- (c2) launcher + Redis, one core
 
-type RawRun = LoadSummary & { genCpuPct: number; consumerCpuPct: number; cpus: string };
+type RawRun = RawRedisRun;
 
 /** The raw Redis task loop of (c) (generator producer, batched consumer), consumer on SERVER_CPU. */
-async function rawRedisOneCore(ctx: BenchContext, inflight: number): Promise<RawRun> {
-  const queue = `bench:raw1:${inflight}`;
-  const reply = `bench:raw1-reply:${inflight}`;
-  const consumer = await startNode(
-    'c2-redis-consumer',
-    'bench/baselines/redis-consumer.js',
-    [ctx.redisUrl, queue, reply, '64'],
-    /consumer ready/,
-    { cpus: SERVER_CPU },
-  );
-  try {
-    let cpu0 = 0;
-    let t0 = 0;
-    const run = await runLoad(
-      [
-        {
-          mode: 'redis',
-          redisUrl: ctx.redisUrl,
-          queue,
-          replyQueue: reply,
-          inflight,
-          popBatch: 256,
-          warmupMs: ctx.warmupMs,
-          durationMs: ctx.durationMs,
-          maxRequests: 10_000_000,
-        },
-      ],
-      () => {
-        cpu0 = cpuMs(consumer.pid);
-        t0 = performance.now();
-        return Promise.resolve();
-      },
-    );
-    const consumerCpuPct = ((cpuMs(consumer.pid) - cpu0) / (performance.now() - t0)) * 100;
-    return {
-      ...summarise(run.results),
-      genCpuPct: run.genCpuPct,
-      consumerCpuPct,
-      cpus: cpusOf(consumer.pid),
-    };
-  } finally {
-    await consumer.stop();
-  }
+function rawRedisOneCore(ctx: BenchContext, inflight: number): Promise<RawRun> {
+  return rawRedis(ctx, inflight, { cpus: SERVER_CPU, name: 'c2-redis-consumer' });
 }
 
 /** The run with the median rate of several (the machine is shared and drifts). */
@@ -175,7 +121,7 @@ export async function runLauncherRedis(ctx: BenchContext): Promise<Row[]> {
     for (let r = 0; r < rounds; r++) {
       const raw = await rawRedisOneCore(ctx, n);
       raws.push(raw);
-      logPlay(`raw redis ${n} in flight, consumer on CPU ${raw.cpus}`, raw);
+      logPlay(`raw redis ${n} in flight, consumer on CPU ${raw.consumerCpus}`, raw);
       const m = await measureRpc(ctx, s, n, 1, PLAY, `/${circle}`);
       ours.push(m);
       threads = threadsOf(s.pid);

@@ -3,43 +3,66 @@
  * request per connection), against baseline (2): the raw Redis queue round trip at the same
  * concurrency, with a trivial consumer process, batched pops on both sides.
  */
-import { runLoad, summarise } from '../load-generator';
+import { runLoad, summarise, type LoadSummary } from '../load-generator';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ANY_CPU, cpuMs, startNode } from '../procs';
+import { ANY_CPU, cpuMs, cpusOf, startNode } from '../procs';
 import type { Row } from '../report';
 import { measureRpc, ms, startCircles, type BenchContext, type Measured } from './context';
 
 const PLAY = { prefix: '{"jsonrpc":"2.0","id":', suffix: ',"method":"play","params":{"script":"40 + 2"}}' };
 const LEVELS = [1, 16, 128];
 
-async function rawRedis(ctx: BenchContext, inflight: number) {
-  const queue = `bench:raw:${inflight}`;
-  const reply = `bench:raw-reply:${inflight}`;
+/** The raw Redis task loop: figures, plus the consumer's CPU and the CPUs its threads may use. */
+export type RawRedisRun = LoadSummary & { genCpuPct: number; consumerCpuPct: number; consumerCpus: string };
+
+/**
+ * Baseline (2): the raw Redis task round trip at `inflight`, the load generator producing and
+ * a trivial consumer process (`cpus`: where it may run) answering, batched pops on both sides.
+ */
+export async function rawRedis(
+  ctx: BenchContext,
+  inflight: number,
+  opts: { cpus: string; name: string } = { cpus: ANY_CPU, name: 'redis-consumer' },
+): Promise<RawRedisRun> {
+  const queue = `bench:${opts.name}:${inflight}`;
+  const reply = `bench:${opts.name}-reply:${inflight}`;
   const consumer = await startNode(
-    'redis-consumer',
+    opts.name,
     'bench/baselines/redis-consumer.js',
     [ctx.redisUrl, queue, reply, '64'],
     /consumer ready/,
-    {
-      cpus: ANY_CPU,
-    },
+    { cpus: opts.cpus },
   );
   try {
-    const run = await runLoad([
-      {
-        mode: 'redis',
-        redisUrl: ctx.redisUrl,
-        queue,
-        replyQueue: reply,
-        inflight,
-        popBatch: 256,
-        warmupMs: ctx.warmupMs,
-        durationMs: ctx.durationMs,
-        maxRequests: 10_000_000,
+    let cpu0 = 0;
+    let t0 = 0;
+    const run = await runLoad(
+      [
+        {
+          mode: 'redis',
+          redisUrl: ctx.redisUrl,
+          queue,
+          replyQueue: reply,
+          inflight,
+          popBatch: 256,
+          warmupMs: ctx.warmupMs,
+          durationMs: ctx.durationMs,
+          maxRequests: 10_000_000,
+        },
+      ],
+      () => {
+        cpu0 = cpuMs(consumer.pid);
+        t0 = performance.now();
+        return Promise.resolve();
       },
-    ]);
-    return { ...summarise(run.results), genCpuPct: run.genCpuPct };
+    );
+    return {
+      ...summarise(run.results),
+      genCpuPct: run.genCpuPct,
+      consumerCpuPct: ((cpuMs(consumer.pid) - cpu0) / (performance.now() - t0)) * 100,
+      consumerCpus: cpusOf(consumer.pid),
+    };
   } finally {
     await consumer.stop();
   }
