@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only a,b,c,d,e,f,g] [-- --profile <dir>]`
+ * `npm run bench [-- --quick] [-- --only e,a,b,c,c2,c3,h,d,f,g,i] [-- --profile <dir>]`
  *
  * Measures the gateway, the dispatch path and the engine against baselines started in the
  * same run (figures drift 10–40 % over tens of minutes on this kind of machine, so only
@@ -18,6 +18,7 @@ import { jsonLine, markdownTable, type Row } from './report';
 import { runAuth } from './scenarios/auth';
 import type { BenchContext } from './scenarios/context';
 import { runEngine } from './scenarios/engine';
+import { runFaults } from './scenarios/faults';
 import { runGateway } from './scenarios/gateway';
 import { runIdle } from './scenarios/idle';
 import { runLauncherEmbedded, runLauncherRedis, runManyCircles } from './scenarios/launcher';
@@ -48,7 +49,7 @@ function pinSelf(): boolean {
 async function main(): Promise<void> {
   if (pinSelf()) return;
   const quick = process.argv.includes('--quick');
-  const only = new Set((flag('--only') ?? 'e,a,b,c,c2,c3,h,d,f,g').split(','));
+  const only = new Set((flag('--only') ?? 'e,a,b,c,c2,c3,h,d,f,g,i').split(','));
   const profileDir = flag('--profile');
   const started = Date.now();
   const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     await phase('d', '(d) idle sessions', () => runIdle(ctx));
     await phase('f', '(f) authentication storm', () => runStorm(ctx));
     await phase('g', '(g) circle store', () => runStore(ctx));
+    await phase('i', '(i) faults: Redis restarts, worker kill -9', () => runFaults(ctx));
   } finally {
     await redis.child.stop();
   }
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}; 1-minute load average ` +
     `${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end (other work on the machine skews figures). ` +
     (HAS_TASKSET
-      ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned. `
+      ? `Servers pinned to CPU ${SERVER_CPU}, load generator to CPU ${GENERATOR_CPU}; Redis and script workers unpinned, but for (c2) and (c3), where the whole launcher is on CPU ${SERVER_CPU}. `
       : 'Unpinned (no taskset). ') +
     `Baselines ran in this same run; ratio = ours / baseline. Reproduce: \`npm run bench\`.\n\n${table}\n`;
   process.stdout.write(`\n${table}\n\nwall time ${wall.toFixed(1)} s\n`);

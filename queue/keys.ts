@@ -8,6 +8,8 @@ export interface KeyBuilder {
   processing(circlePk: string, workerId: string): string;
   processingPattern(circlePk: string): string;
   workerAlive(workerId: string): string;
+  /** The ids of the workers that serve a circle (set), so reclaim finds their lists without a SCAN. */
+  circleWorkers(circlePk: string): string;
   replyQueue(instanceId: string): string;
   /** Replies a dispatcher has taken off its queue and not yet routed (recovered after a reconnect). */
   replyInflight(instanceId: string): string;
@@ -28,6 +30,7 @@ export function keyBuilder(namespace = ''): KeyBuilder {
     processing: (pk, workerId) => `${rh}processing:${pk}:${workerId}`,
     processingPattern: (pk) => `${rh}processing:${pk}:*`,
     workerAlive: (workerId) => `${rh}worker:${workerId}`,
+    circleWorkers: (pk) => `${rh}workers:${pk}`,
     replyQueue: (instanceId) => `${rh}reply:${instanceId}`,
     replyInflight: (instanceId) => `${rh}reply-inflight:${instanceId}`,
     store: (pk) => `${circles}store:${pk}`,

@@ -19,6 +19,7 @@ import {
   COMPLETE_TASKS,
   LIST_KEYS,
   READ_KEYS,
+  REQUEUE_DEAD,
   REQUEUE_IDS,
   REQUEUE_LIST,
   TAKE_AND_CLAIM,
@@ -56,6 +57,12 @@ interface Blocker {
 }
 
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/**
+ * Reclaim passes between two SCANs for processing lists of workers that never registered
+ * (an older worker, a registry lost with a Redis without persistence): a SCAN walks the
+ * whole keyspace, the registry only the circle's workers.
+ */
+const SCAN_EVERY_PASSES = 12;
 const SCAN_COUNT = '1000';
 const CLOSE_TIMEOUT_MS = 2_000;
 
@@ -138,6 +145,7 @@ export class RedisWorkerBackend implements WorkerBackend {
   private drained = false;
   private takingStopped = false;
   private closing: Promise<void> | null = null;
+  private reclaimPasses = 0;
 
   constructor(
     private readonly config: RedisBackendConfig,
@@ -238,24 +246,49 @@ export class RedisWorkerBackend implements WorkerBackend {
     await this.main.set(this.keys.workerAlive(this.config.workerId), value, {
       expiration: { type: 'EX', value: this.config.livenessTtlS },
     });
+    // (re-)registers with every refresh: a registry lost with a Redis restart comes back
+    await Promise.all(
+      this.config.circles.map((pk) => this.main.sAdd(this.keys.circleWorkers(pk), this.config.workerId)),
+    );
   }
 
   async reclaimDead(): Promise<number> {
+    const scan = this.reclaimPasses++ % SCAN_EVERY_PASSES === 0;
     let moved = 0;
     for (const circlePk of this.config.circles) {
-      const ownerOffset = this.keys.processing(circlePk, '').length;
-      for (const list of await this.scan(this.keys.processingPattern(circlePk))) {
-        const owner = list.slice(ownerOffset);
-        if (owner === this.config.workerId) continue;
-        const count = await evalLua<number>(this.main, REQUEUE_LIST, [
-          list,
-          this.keys.workQueue(circlePk),
-          this.keys.workerAlive(owner),
-        ]);
-        if (count > 0)
-          this.config.logger.info({ circlePk, owner, count }, 're-queued tasks of a dead worker');
+      const flat = await evalLua<(string | number)[]>(
+        this.main,
+        REQUEUE_DEAD,
+        [this.keys.circleWorkers(circlePk), this.keys.workQueue(circlePk)],
+        [this.keys.processing(circlePk, ''), this.keys.workerAlive(''), this.config.workerId],
+      );
+      for (let i = 0; i < flat.length; i += 2) {
+        const count = Number(flat[i + 1]);
+        this.config.logger.info(
+          { circlePk, owner: String(flat[i]), count },
+          're-queued tasks of a dead worker',
+        );
         moved += count;
       }
+      if (scan) moved += await this.reclaimUnregistered(circlePk);
+    }
+    return moved;
+  }
+
+  /** Re-queues the processing lists of dead workers found by a SCAN (those not in the registry). */
+  private async reclaimUnregistered(circlePk: string): Promise<number> {
+    let moved = 0;
+    const ownerOffset = this.keys.processing(circlePk, '').length;
+    for (const list of await this.scan(this.keys.processingPattern(circlePk))) {
+      const owner = list.slice(ownerOffset);
+      if (owner === this.config.workerId) continue;
+      const count = await evalLua<number>(this.main, REQUEUE_LIST, [
+        list,
+        this.keys.workQueue(circlePk),
+        this.keys.workerAlive(owner),
+      ]);
+      if (count > 0) this.config.logger.info({ circlePk, owner, count }, 're-queued tasks of a dead worker');
+      moved += count;
     }
     return moved;
   }
@@ -267,7 +300,9 @@ export class RedisWorkerBackend implements WorkerBackend {
         return ids.map((taskId) => ({ circlePk, taskId }));
       }),
     );
-    return lists.flat();
+    // Ids a blocking take delivered that the next take will hand out are not orphans.
+    const waiting = new Set(this.arrived.map((task) => `${task.circlePk}/${task.taskId}`));
+    return lists.flat().filter((task) => !waiting.has(`${task.circlePk}/${task.taskId}`));
   }
 
   async requeue(tasks: readonly HeldTask[]): Promise<number> {
@@ -301,6 +336,8 @@ export class RedisWorkerBackend implements WorkerBackend {
       await this.stopTaking();
       const graceful = (async () => {
         await this.main.del(this.keys.workerAlive(this.config.workerId));
+        for (const pk of this.config.circles)
+          await this.main.sRem(this.keys.circleWorkers(pk), this.config.workerId);
         await this.main.close();
       })();
       graceful.catch(() => undefined); // settled by the race below; this only marks it handled

@@ -113,7 +113,7 @@ export interface WorkerBackend {
   refreshLiveness(): Promise<void>;
   /** Re-queues the processing lists of workers whose liveness key is gone; returns the count. */
   reclaimDead(): Promise<number>;
-  /** Every id in this worker's processing lists. */
+  /** Every id in this worker's processing lists, but those a coming `take` will hand out. */
   listHeld(): Promise<HeldTask[]>;
   /** Moves the given held ids back to the front (next to run) of their work queues. */
   requeue(tasks: readonly HeldTask[]): Promise<number>;

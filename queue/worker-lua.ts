@@ -268,6 +268,32 @@ while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 
 return moved
 `);
 
+/**
+ * Reclaim through the circle's worker registry: for each registered worker but the caller
+ * whose liveness key is gone, moves its processing list back to the work queue (oldest id
+ * outermost), and forgets it once its list is empty.
+ */
+export const REQUEUE_DEAD = lua(`
+-- KEYS[1] = the circle's worker set, KEYS[2] = the circle's work queue
+-- ARGV[1] = processing list prefix (processing:<pk>:), ARGV[2] = liveness key prefix,
+-- ARGV[3] = the caller's worker id
+-- returns {worker id, ids moved, ...} for the workers it reclaimed from
+local out = {}
+for _, owner in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if owner ~= ARGV[3] and redis.call('EXISTS', ARGV[2] .. owner) == 0 then
+    local list = ARGV[1] .. owner
+    local moved = 0
+    while redis.call('LMOVE', list, KEYS[2], 'LEFT', 'RIGHT') do moved = moved + 1 end
+    redis.call('SREM', KEYS[1], owner)
+    if moved > 0 then
+      out[#out + 1] = owner
+      out[#out + 1] = moved
+    end
+  end
+end
+return out
+`);
+
 /** Moves chosen ids of a processing list back to the end of its work queue taken next. */
 export const REQUEUE_IDS = lua(`
 -- KEYS[1] = processing list, KEYS[2] = work queue

@@ -265,6 +265,27 @@ describe('RedisWorkerBackend', () => {
     expect((await backend.take(3, 100)).map((t) => t.task.taskId)).toEqual(['d-old', 'd-new', 'newer']);
   });
 
+  it('finds dead workers through the circle registry between SCANs, and forgets them', async () => {
+    const ns = redis.namespace();
+    const keys = keyBuilder(ns);
+    const backend = await backendFor(ns, 'w1');
+    await backend.refreshLiveness();
+    expect(await client.sMembers(keys.circleWorkers(CIRCLE_A))).toEqual(['w1']);
+    expect(await backend.reclaimDead()).toBe(0); // the first pass also SCANs
+    await client.sAdd(keys.circleWorkers(CIRCLE_A), 'gone');
+    await client.lPush(keys.processing(CIRCLE_A, 'gone'), ['g1', 'g2']);
+    await client.lPush(keys.processing(CIRCLE_A, 'unregistered'), ['u1']);
+
+    expect(await backend.reclaimDead()).toBe(2);
+
+    expect(await client.lRange(keys.workQueue(CIRCLE_A), 0, -1)).toEqual(['g2', 'g1']);
+    expect(await client.sMembers(keys.circleWorkers(CIRCLE_A))).toEqual(['w1']);
+    // left for the next SCAN pass
+    expect(await client.lLen(keys.processing(CIRCLE_A, 'unregistered'))).toBe(1);
+    await backend.close();
+    expect(await client.sMembers(keys.circleWorkers(CIRCLE_A))).toEqual([]);
+  });
+
   it('requeues everything it holds, and chosen ids, in taking order', async () => {
     const ns = redis.namespace();
     const keys = keyBuilder(ns);

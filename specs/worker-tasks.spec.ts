@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { silentLogger } from '../log';
 import { keyBuilder, type KeyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
+import { connectRedisBackend } from '../queue/redis-worker';
 import { startWorker, type WorkerHandle, type WorkerOptionsInput } from '../worker';
 import { literalStoreKeys } from '../worker/task-plan';
 import { startRedis, type TestRedis } from './support/redis-server';
@@ -360,6 +361,40 @@ describe('worker: running tasks', () => {
     expect(await nextReply(s)).toEqual({ taskId: write, status: 'completed', output: 'set' });
     const read = await enqueue(s, 'call(Fn("sto" + "re_get"), "k")');
     expect(await nextReply(s)).toEqual({ taskId: read, status: 'completed', output: '7' });
+  });
+
+  it('re-queues at once what a take moved when its answer was lost (Redis gone mid-call)', async () => {
+    const s = scene();
+    const taskId = await enqueue(s, '"recovered"');
+    const workerId = `w-${randomUUID()}`;
+    const backend = await connectRedisBackend({
+      redisUrl: redis.url,
+      namespace: s.ns,
+      workerId,
+      circles: [CIRCLE_A],
+      taskTtlS: 60,
+      livenessTtlS: 30,
+      logger: silentLogger(),
+    });
+    // the first take happens in Redis, but its answer never arrives
+    const take = backend.take.bind(backend);
+    let lost = false;
+    backend.take = async (max, blockMs) => {
+      const claimed = await take(max, blockMs);
+      if (lost || claimed.length === 0) return claimed;
+      lost = true;
+      throw new Error('connection lost');
+    };
+    const started = Date.now();
+    // the periodic reclaim is far off: only the recovery after the failed take can bring it back
+    const handle = await startWorker(
+      { circles: [CIRCLE_A], redisUrl: redis.url, namespace: s.ns, workerId, reclaimIntervalMs: 60_000 },
+      { logger: silentLogger(), backend },
+    );
+    workers.push(handle);
+    expect(await nextReply(s, 5)).toEqual({ taskId, status: 'completed', output: 'recovered' });
+    expect(lost).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('periodically reclaims dead workers and its own orphaned ids', async () => {

@@ -62,7 +62,7 @@ export const workerOptionsSchema = z.object({
   /** Heap limit of one script thread, MiB. */
   threadHeapMb: int(16).default(256),
   /** How often dead workers' tasks are looked for (SPEC §4: at least every 5 s). */
-  reclaimIntervalMs: int(100).default(5_000),
+  reclaimIntervalMs: int(100).default(2_000),
   livenessTtlS: int(1).default(WORKER_ALIVE_TTL_S),
   livenessRefreshMs: int(100).default(WORKER_ALIVE_REFRESH_MS),
 });

@@ -135,7 +135,22 @@ export class TaskLoop {
 
   private async takeLoop(): Promise<void> {
     let backoff = BACKOFF_START_MS;
+    let takeFailed = false;
     while (!this.stopping) {
+      if (takeFailed) {
+        // A take whose answer was lost (Redis restarted mid-call) may have moved ids into our
+        // processing lists that nothing here tracks: put them back now, not at the reclaim.
+        try {
+          await this.requeueUntracked('re-queued tasks of a take whose answer was lost');
+          takeFailed = false;
+        } catch {
+          // still unreachable: try again before taking more
+          if (this.stopping) break;
+          await this.sleep(backoff, this.backoffWaiters);
+          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+          continue;
+        }
+      }
       if (this.inFlight.size >= this.maxInFlight) {
         await this.sleep(BACKOFF_MAX_MS, this.roomWaiters);
         continue;
@@ -148,6 +163,7 @@ export class TaskLoop {
       } catch (err) {
         if (this.stopping) break;
         this.logger.warn({ err: String(err) }, 'taking tasks failed; retrying');
+        takeFailed = true;
         await this.sleep(backoff, this.backoffWaiters);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
@@ -303,6 +319,14 @@ export class TaskLoop {
   private settle(tasks: readonly HeldTask[]): void {
     for (const task of tasks) this.inFlight.delete(heldKey(task));
     this.wake(this.roomWaiters);
+  }
+
+  /** Moves this worker's held ids that no batch is tracking back to their queues. */
+  private async requeueUntracked(why: string): Promise<void> {
+    const untracked = (await this.backend.listHeld()).filter((task) => !this.inFlight.has(heldKey(task)));
+    if (untracked.length === 0) return;
+    const moved = await this.backend.requeue(untracked);
+    this.logger.warn({ count: moved }, why);
   }
 
   /**
