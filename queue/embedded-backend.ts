@@ -10,7 +10,7 @@ import {
   type DispatchBackend,
   type NewTask,
 } from './dispatch-backend';
-import { EmbeddedEnv, FormatError, liveTask } from './embedded-env';
+import { EmbeddedEnv, FormatError, liveTask, type TaskEntry } from './embedded-env';
 import { acquireLock, LockHeldError, type DirectoryLock } from './embedded-lock';
 import { WorkQueues, type QueuedId } from './embedded-queue';
 import { readAll } from './embedded-store';
@@ -83,6 +83,7 @@ export class EmbeddedTaskBackend {
       clock: this.clock,
       storeQuotaBytes: options.storeQuotaBytes ?? STORE_LIMITS.defaultQuotaBytes,
       unwrittenMarks: new Set(),
+      unwrittenTasks: new Map(),
       logger: this.logger,
       ensureOpen: () => this.ensureOpen(),
       isClosing: () => this.closing !== null,
@@ -229,7 +230,7 @@ export class EmbeddedTaskBackend {
     return readAll(this.env, pk);
   }
 
-  /** Writes records, queue and expiry entries in one transaction; queues them once durable. */
+  /** Writes records, queue and expiry entries in one transaction, queues the ids at once, and resolves once durable. */
   private async submit(tasks: readonly NewTask[], hashTtlSeconds: number, replyQueue: string): Promise<void> {
     if (tasks.length === 0) return;
     const { tasks: records, queue, expiry } = this.env.tables;
@@ -240,23 +241,34 @@ export class EmbeddedTaskBackend {
       circlePk: task.contextId,
       id: { taskId: task.taskId, seq: this.nextSeq++ },
     }));
-    await this.unavailableOnFailure(
-      this.env.write(() => {
-        tasks.forEach((task, i) => {
-          const { circlePk, id } = queued[i]!;
-          const replaced = records.get(task.taskId);
-          if (replaced !== undefined) void expiry.remove([replaced.expiresAt, 't', task.taskId]);
-          const fields = pendingTaskFields(task, replyQueue, nowIso);
-          void records.put(task.taskId, { fields, expiresAt, circlePk, queueSeq: id.seq });
-          void queue.put([circlePk, id.seq], task.taskId);
-          void expiry.put([expiresAt, 't', task.taskId], true);
-        });
-      }),
-    );
-    // Only now: a worker reads the record as soon as it takes the id.
+    const entries = tasks.map((task, i): TaskEntry => ({
+      fields: pendingTaskFields(task, replyQueue, nowIso),
+      expiresAt,
+      circlePk: queued[i]!.circlePk,
+      queueSeq: queued[i]!.id.seq,
+    }));
+    const written = this.env.write(() => {
+      tasks.forEach((task, i) => {
+        const { circlePk, id } = queued[i]!;
+        const replaced = records.get(task.taskId);
+        if (replaced !== undefined) void expiry.remove([replaced.expiresAt, 't', task.taskId]);
+        void records.put(task.taskId, entries[i]!);
+        void queue.put([circlePk, id.seq], task.taskId);
+        void expiry.put([expiresAt, 't', task.taskId], true);
+      });
+    });
+    // Queued at once (see WorkerContext.unwrittenTasks); the caller's answer still waits for
+    // the commit, so what it acknowledges is on disk.
+    const unwritten = this.context.unwrittenTasks;
+    tasks.forEach((task, i) => unwritten.set(task.taskId, entries[i]!));
     const byCircle = new Map<string, QueuedId[]>();
     for (const { circlePk, id } of queued) byCircle.set(circlePk, [...(byCircle.get(circlePk) ?? []), id]);
     for (const [circlePk, ids] of byCircle) this.queues.enqueue(circlePk, ids);
+    try {
+      await this.unavailableOnFailure(written);
+    } finally {
+      for (const task of tasks) unwritten.delete(task.taskId);
+    }
   }
 
   /** Rebuilds the in-memory queues from the `queue` table; returns how many are pending. */

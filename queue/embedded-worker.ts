@@ -26,6 +26,12 @@ export interface WorkerContext {
    * at once) reads as processing, as it would from Redis.
    */
   readonly unwrittenMarks: Set<string>;
+  /**
+   * Submitted tasks whose write is not committed yet. A task is queued as soon as its write is
+   * issued (a play waits for one commit, not two); LMDB commits in order, so by the time the
+   * result is written, the record is there.
+   */
+  readonly unwrittenTasks: Map<string, TaskEntry>;
   /** Throws once the backend is closing. */
   ensureOpen(): void;
   isClosing(): boolean;
@@ -197,7 +203,7 @@ export class EmbeddedWorker implements WorkerBackend {
     const updatedAt = new Date(now).toISOString();
     const toMark: string[] = [];
     const claimed = taken.map((task): ClaimedTask => {
-      const entry = liveTask(env.tables, task.taskId, now);
+      const entry = this.ctx.unwrittenTasks.get(task.taskId) ?? liveTask(env.tables, task.taskId, now);
       if (entry === undefined) return { task, stored: null };
       const stored = { ...entry.fields } as StoredTask;
       if (!isFinished(entry.fields.status)) {
