@@ -46,6 +46,18 @@ async function stopped(run: Run): Promise<number | null> {
   return run.exited;
 }
 
+/** A Stripe delivery of `body`, signed with `secret`, to circle A of the server at `url`. */
+function postStripe(url: string, secret: string, body: string): Promise<Response> {
+  return fetch(`${url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)),
+    },
+    body,
+  });
+}
+
 /** One play on a fresh anonymous session; its output. */
 async function playOnce(url: string, circle: string, script: string): Promise<string> {
   const c = await RpcClient.connect(`${url}/${circle}`);
@@ -127,14 +139,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
       created: 1,
       data: { object: { amount_total: 4200 } },
     });
-    const res = await fetch(`${url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)),
-      },
-      body,
-    });
+    const res = await postStripe(url, secret, body);
     expect(res.status).toBe(200);
     const c = await RpcClient.connect(`${url}/${A}`);
     let seen = '';
@@ -181,14 +186,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
         created: 1,
         data: { object: {} },
       });
-      const res = await fetch(`${first.url.replace('ws', 'http')}/webhooks/stripe/${A}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'stripe-signature': stripeSignatureHeader(body, secret, Math.floor(Date.now() / 1000)),
-        },
-        body,
-      });
+      const res = await postStripe(first.url, secret, body);
       expect(res.status).toBe(200);
     }
     first.run.kill('SIGKILL');
