@@ -397,6 +397,29 @@ describe('worker: running tasks', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('drops an id that is not a task id (here: the circle key itself) without writing anything', async () => {
+    const s = scene();
+    await worker(s);
+    await client.lPush(s.keys.workQueue(CIRCLE_A), CIRCLE_A);
+    const next = await enqueue(s, '"still serving"');
+    expect(await nextReply(s)).toEqual({ taskId: next, status: 'completed', output: 'still serving' });
+    // no hash, no expiry at the queue key, nothing held
+    expect(await client.type(s.keys.workQueue(CIRCLE_A))).not.toBe('hash');
+    expect(await client.ttl(s.keys.workQueue(CIRCLE_A))).toBeLessThan(0);
+    expect(await client.lLen(s.replyQueue)).toBe(0);
+  });
+
+  it('answers a task whose input is nested 100,000 levels deep with an error, and keeps serving', async () => {
+    const s = scene();
+    await worker(s);
+    const deep = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    const poison = await enqueue(s, 'event.a', { input: deep });
+    const next = await enqueue(s, '"next"');
+    const got = await bothReplies(s);
+    expect(got.get(poison)).toMatchObject({ status: 'error' });
+    expect(got.get(next)).toEqual({ taskId: next, status: 'completed', output: 'next' });
+  });
+
   it('periodically reclaims dead workers and its own orphaned ids', async () => {
     const s = scene();
     const handle = await worker(s, { reclaimIntervalMs: 100 });

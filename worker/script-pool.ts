@@ -199,8 +199,33 @@ export class ScriptPool {
       slot.seenSeq = startSeq;
       slot.seenAt = Date.now();
       const message: RunChunkMessage = { type: 'run', jobs: entries.map((entry) => entry.job) };
-      slot.thread.postMessage(message);
+      try {
+        slot.thread.postMessage(message);
+      } catch {
+        // A job that cannot be copied to a thread (a 100,000-level `event` overflows the
+        // structured clone) must fail alone, never take the process down.
+        slot.chunk = null;
+        this.postOneByOne(slot, entries);
+      }
     }
+  }
+
+  /** Posts the jobs of a chunk that failed to copy one at a time; the ones that fail again get an error. */
+  private postOneByOne(slot: Slot, entries: QueuedJob[]): void {
+    const postable: QueuedJob[] = [];
+    for (const entry of entries) {
+      try {
+        structuredClone(entry.job);
+        postable.push(entry);
+      } catch {
+        entry.resolve({
+          ok: false,
+          error: 'Task input cannot be handed to a script thread (nested too deeply or too large)',
+        });
+      }
+    }
+    this.queue.unshift(...postable);
+    this.scheduleDispatch();
   }
 
   private onResults(slot: Slot, results: readonly { index: number; result: ScriptResult }[]): void {

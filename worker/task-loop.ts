@@ -189,6 +189,9 @@ export class TaskLoop {
       const plan = planTask(task, stored, this.settings.maxScriptBytes);
       if (plan.kind === 'finished') {
         finished.push(task);
+      } else if (plan.kind === 'foreign') {
+        this.logger.warn({ taskId: task.taskId.slice(0, 80) }, 'not a task id; dropped without writing');
+        finished.push(task);
       } else if (plan.kind === 'reject') {
         this.logger.warn({ taskId: task.taskId, error: plan.error }, 'malformed task');
         work.push(this.finish({ task, status: 'error', text: plan.error, replyToQueue: plan.replyToQueue }));

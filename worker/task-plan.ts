@@ -4,6 +4,8 @@ import type { HeldTask, StoredTask } from '../queue/worker-backend';
 export type TaskPlan =
   /** Already completed or failed (e.g. re-queued after its worker died at the very end): just drop the id. */
   | { readonly kind: 'finished' }
+  /** Not a task id of the protocol: drop it from the processing list, write nothing. */
+  | { readonly kind: 'foreign' }
   /** Malformed: answer with this error without running anything. */
   | { readonly kind: 'reject'; readonly error: string; readonly replyToQueue?: string }
   | {
@@ -37,7 +39,13 @@ export function literalStoreKeys(script: string): string[] {
 }
 
 /** Validates a task hash against the queue it came from (SPEC §4). */
+/** SPEC §4: task ids are UUIDs (any version, any case). */
+const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptBytes: number): TaskPlan {
+  // Anything else in a work queue is not a task of the protocol: answering it would write at
+  // `rhailib:<id>`, which may be any key (a circle's own queue, say). Dropped, nothing written.
+  if (!TASK_ID.test(task.taskId)) return { kind: 'foreign' };
   if (stored === null) return { kind: 'reject', error: 'Task record not found' };
   if (stored.status === 'completed' || stored.status === 'error') return { kind: 'finished' };
   const replyToQueue = stored.replyToQueue || undefined;
