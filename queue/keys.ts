@@ -6,7 +6,6 @@ export interface KeyBuilder {
   task(taskId: string): string;
   workQueue(circlePk: string): string;
   processing(circlePk: string, workerId: string): string;
-  processingPattern(circlePk: string): string;
   workerAlive(workerId: string): string;
   /** The ids of the workers that serve a circle (set), so reclaim finds their lists without a SCAN. */
   circleWorkers(circlePk: string): string;
@@ -28,7 +27,6 @@ export function keyBuilder(namespace = ''): KeyBuilder {
     task: (taskId) => `${rh}${taskId}`,
     workQueue: (pk) => `${rh}${pk}`,
     processing: (pk, workerId) => `${rh}processing:${pk}:${workerId}`,
-    processingPattern: (pk) => `${rh}processing:${pk}:*`,
     workerAlive: (workerId) => `${rh}worker:${workerId}`,
     circleWorkers: (pk) => `${rh}workers:${pk}`,
     replyQueue: (instanceId) => `${rh}reply:${instanceId}`,

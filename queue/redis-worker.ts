@@ -270,18 +270,25 @@ export class RedisWorkerBackend implements WorkerBackend {
         );
         moved += count;
       }
-      if (scan) moved += await this.reclaimUnregistered(circlePk);
     }
+    if (scan) moved += await this.reclaimUnregistered();
     return moved;
   }
 
-  /** Re-queues the processing lists of dead workers found by a SCAN (those not in the registry). */
-  private async reclaimUnregistered(circlePk: string): Promise<number> {
+  /**
+   * Re-queues the processing lists of dead workers found by one SCAN over every circle's
+   * lists (those of workers not in the registry); one walk of the keyspace for all circles.
+   */
+  private async reclaimUnregistered(): Promise<number> {
     let moved = 0;
-    const ownerOffset = this.keys.processing(circlePk, '').length;
-    for (const list of await this.scan(this.keys.processingPattern(circlePk))) {
-      const owner = list.slice(ownerOffset);
-      if (owner === this.config.workerId) continue;
+    const listPrefix = this.keys.processing('', '').slice(0, -1); // `…processing:`
+    const served = new Set(this.config.circles);
+    for (const list of await this.scan(`${listPrefix}*`)) {
+      // `…processing:<pk>:<owner>`; keys are 66 hex characters, owners may contain ':'
+      const rest = list.slice(listPrefix.length);
+      const circlePk = rest.slice(0, rest.indexOf(':'));
+      const owner = rest.slice(circlePk.length + 1);
+      if (!served.has(circlePk) || owner === this.config.workerId) continue;
       const count = await evalLua<number>(this.main, REQUEUE_LIST, [
         list,
         this.keys.workQueue(circlePk),
