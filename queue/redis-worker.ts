@@ -76,7 +76,7 @@ export async function connectRedisBackend(config: RedisBackendConfig): Promise<R
     url: config.redisUrl,
     // node-redis 6 arms a 5 s timer (an AbortSignal) per command by default: a measurable
     // cost per task, and wrong for blocking takes. Dropped connections still fail commands,
-    // and a take whose reply is lost that way is recovered by the orphan check.
+    // and a take whose reply is lost that way is re-queued by the worker loop once Redis answers.
     commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: 5_000,
@@ -100,7 +100,7 @@ export async function connectRedisBackend(config: RedisBackendConfig): Promise<R
     // takes several but pops without moving, so a crash could lose the id; rotating short
     // blocking timeouts over the circles would add up to (circles × timeout) latency to an
     // idle circle. One blocked connection per circle is loss-free and wakes at once; the
-    // non-blocking TAKE_BATCH sweep then shares the batch fairly across all circles.
+    // non-blocking TAKE_AND_CLAIM sweep then shares the batch fairly across all circles.
     // (A blocked connection serves nothing else, hence duplicates: STYLE 6.)
     const blockers: Blocker[] = [];
     for (const circlePk of config.circles) {

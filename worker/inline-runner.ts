@@ -49,17 +49,16 @@ class NoStore implements RunStore {
  * effects until their result is written, so the abandoned attempt leaves no trace.
  */
 export class InlineRunner {
-  private lastStore: NoStore | null = null;
-  private readonly runner = new ScriptRunner(() => (this.lastStore = new NoStore()), INLINE_LIMITS);
+  /** One store for every run (runs are sequential); `touched` is reset before each. */
+  private readonly store = new NoStore();
+  private readonly runner = new ScriptRunner(() => this.store, INLINE_LIMITS);
   private readonly tooLong = new Set<string>();
 
   tryRun(job: ScriptJob): ScriptResult | undefined {
     if (job.script.length > INLINE_MAX_SOURCE_CHARS || this.tooLong.has(job.script)) return undefined;
-    this.lastStore = null;
+    this.store.touched = false;
     const result = this.runner.run(job);
-    // (set by the store factory during the run, which the compiler cannot see)
-    const touchedStore = (this.lastStore as NoStore | null)?.touched === true;
-    if (touchedStore || ('errorKind' in result && OVER_BUDGET.has(result.errorKind ?? ''))) {
+    if (this.store.touched || ('errorKind' in result && OVER_BUDGET.has(result.errorKind ?? ''))) {
       if (this.tooLong.size >= MAX_REMEMBERED) this.tooLong.clear();
       this.tooLong.add(job.script);
       return undefined;

@@ -58,6 +58,11 @@ interface Slot {
   seenAt: number;
 }
 
+/** Which job of `chunk` its thread is running, from the thread's progress counter `seq`. */
+function runningIndex(chunk: Chunk, seq: number): number {
+  return Math.max(0, seq - chunk.startSeq - 1);
+}
+
 /** Chunking amortises postMessage over small scripts; the cap keeps any one thread from hoarding. */
 const MAX_CHUNK = 32;
 const RESPAWN_DELAY_MS = 1_000;
@@ -205,13 +210,13 @@ export class ScriptPool {
         // A job that cannot be copied to a thread (a 100,000-level `event` overflows the
         // structured clone) must fail alone, never take the process down.
         slot.chunk = null;
-        this.postOneByOne(slot, entries);
+        this.postOneByOne(entries);
       }
     }
   }
 
   /** Posts the jobs of a chunk that failed to copy one at a time; the ones that fail again get an error. */
-  private postOneByOne(slot: Slot, entries: QueuedJob[]): void {
+  private postOneByOne(entries: QueuedJob[]): void {
     const postable: QueuedJob[] = [];
     for (const entry of entries) {
       try {
@@ -246,7 +251,7 @@ export class ScriptPool {
   /** Answers a thread's store call for the circle of the job it is running (never another). */
   private onStoreRequest(slot: Slot, seq: number, request: StoreRequest): void {
     const chunk = slot.chunk;
-    const job = chunk?.entries[Math.max(0, Atomics.load(slot.progress, 0) - chunk.startSeq - 1)]?.job;
+    const job = chunk?.entries[runningIndex(chunk, Atomics.load(slot.progress, 0))]?.job;
     const service = this.config.store;
     if (!job || !service) {
       slot.store.answer(seq, { ok: false, error: 'no circle store is attached to this worker' });
@@ -276,7 +281,7 @@ export class ScriptPool {
         slot.seenAt = now;
         continue;
       }
-      const running = Math.max(0, seq - chunk.startSeq - 1);
+      const running = runningIndex(chunk, seq);
       const job = chunk.entries[running]?.job;
       if (job && now - slot.seenAt > job.deadlineMs + this.config.graceMs) {
         this.config.logger.warn(
@@ -296,7 +301,7 @@ export class ScriptPool {
     slot.thread.terminate().catch(() => undefined);
     const chunk = slot.chunk;
     if (chunk) {
-      const running = Math.max(0, Atomics.load(slot.progress, 0) - chunk.startSeq - 1);
+      const running = runningIndex(chunk, Atomics.load(slot.progress, 0));
       const rest: QueuedJob[] = [];
       chunk.entries.forEach((entry, i) => {
         if (chunk.finished[i]) return;

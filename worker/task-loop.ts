@@ -141,7 +141,10 @@ export class TaskLoop {
         // A take whose answer was lost (Redis restarted mid-call) may have moved ids into our
         // processing lists that nothing here tracks: put them back now, not at the reclaim.
         try {
-          await this.requeueUntracked('re-queued tasks of a take whose answer was lost');
+          await this.requeueHeld(
+            await this.untrackedHeld(),
+            're-queued tasks of a take whose answer was lost',
+          );
           takeFailed = false;
         } catch {
           // still unreachable: try again before taking more
@@ -324,11 +327,15 @@ export class TaskLoop {
     this.wake(this.roomWaiters);
   }
 
-  /** Moves this worker's held ids that no batch is tracking back to their queues. */
-  private async requeueUntracked(why: string): Promise<void> {
-    const untracked = (await this.backend.listHeld()).filter((task) => !this.inFlight.has(heldKey(task)));
-    if (untracked.length === 0) return;
-    const moved = await this.backend.requeue(untracked);
+  /** This worker's held ids that no batch is tracking. */
+  private async untrackedHeld(): Promise<HeldTask[]> {
+    return (await this.backend.listHeld()).filter((task) => !this.inFlight.has(heldKey(task)));
+  }
+
+  /** Moves held ids back to the front of their queues, saying why. */
+  private async requeueHeld(tasks: readonly HeldTask[], why: string): Promise<void> {
+    if (tasks.length === 0) return;
+    const moved = await this.backend.requeue(tasks);
     this.logger.warn({ count: moved }, why);
   }
 
@@ -341,13 +348,10 @@ export class TaskLoop {
     const suspects = this.orphanSuspects;
     this.orphanSuspects = new Set();
     if (this.inFlight.size >= this.maxInFlight) return;
-    const untracked = (await this.backend.listHeld()).filter((task) => !this.inFlight.has(heldKey(task)));
+    const untracked = await this.untrackedHeld();
     const orphans = untracked.filter((task) => suspects.has(heldKey(task)));
     for (const task of untracked) if (!suspects.has(heldKey(task))) this.orphanSuspects.add(heldKey(task));
-    if (orphans.length > 0) {
-      const moved = await this.backend.requeue(orphans);
-      this.logger.warn({ count: moved }, 're-queued orphaned tasks of this worker');
-    }
+    await this.requeueHeld(orphans, 're-queued orphaned tasks of this worker');
   }
 
   /** Runs `step` until it succeeds; `undefined` once the drain timeout has passed. */

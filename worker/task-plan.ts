@@ -38,10 +38,10 @@ export function literalStoreKeys(script: string): string[] {
   return [...keys];
 }
 
-/** Validates a task hash against the queue it came from (SPEC §4). */
 /** SPEC §4: task ids are UUIDs (any version, any case). */
 const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Validates a task hash against the queue it came from (SPEC §4). */
 export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptBytes: number): TaskPlan {
   // Anything else in a work queue is not a task of the protocol: answering it would write at
   // `rhailib:<id>`, which may be any key (a circle's own queue, say). Dropped, nothing written.
