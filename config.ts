@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { LOG_LEVELS } from './log';
+import { LOG_FORMATS, LOG_LEVELS } from './log';
+import { DEFAULT_TASK_TTL_S } from './queue/task';
+
+/** WebSocket transports: `auto` = uWebSockets.js when its native binary loads, else `ws`. */
+export const TRANSPORTS = ['auto', 'uws', 'ws'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 /**
  * Every limit and setting of the gateway in one schema: defaults, validation and the type.
@@ -17,11 +22,7 @@ export const ServerOptionsSchema = z
     redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
     playTimeoutMs: z.number().int().positive().default(30_000),
     /** How long a finished task hash outlives the play timeout (SPEC §4). */
-    taskTtlSeconds: z
-      .number()
-      .int()
-      .positive()
-      .default(24 * 60 * 60),
+    taskTtlSeconds: z.number().int().positive().default(DEFAULT_TASK_TTL_S),
     maxFrameBytes: z
       .number()
       .int()
@@ -57,9 +58,18 @@ export const ServerOptionsSchema = z
     /** Longest a delivery may take to be verified and queued before it answers 503. */
     webhookTimeoutMs: z.number().int().positive().default(10_000),
     drainTimeoutMs: z.number().int().min(0).default(10_000),
+    /**
+     * On a stop signal, how long to keep serving while `/health` answers 503 (so a load
+     * balancer takes the instance out) before the drain starts; 0 = drain at once.
+     */
+    lameduckMs: z.number().int().min(0).default(0),
+    /** Most requests one JSON-RPC batch may hold. */
+    maxBatch: z.number().int().min(1).max(100_000).default(1000),
+    transport: z.enum(TRANSPORTS).default('auto'),
     /** Signature verification threads (0 = one per CPU). */
     verifierThreads: z.number().int().min(0).default(0),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    logFormat: z.enum(LOG_FORMATS).default('auto'),
   })
   .strict();
 

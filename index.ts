@@ -6,7 +6,13 @@ export { spawnCircleServer, type CircleServerHandle, type CircleServerExtras } f
 export { spawnScriptDispatcher, type DispatcherMsg, type DispatcherDeps } from './actors/script-dispatcher';
 export type { PlayMsg, PlayOutcome, PlayResultMsg } from './actors/play-protocol';
 export type { CircleWsMsg } from './actors/circle-ws';
-export { ServerOptionsSchema, type ServerOptions, type ServerOptionsInput } from './config';
+export {
+  ServerOptionsSchema,
+  TRANSPORTS,
+  type ServerOptions,
+  type ServerOptionsInput,
+  type Transport,
+} from './config';
 export { RpcErrorCode, RPC_ERROR_MESSAGES, type RpcError } from './rpc/errors';
 export { handleFrame, type RpcCall, type RpcHandler, type RpcReply } from './rpc/core';
 export { normalizePubkey, generateKeyPair } from './auth/keys';
@@ -25,7 +31,7 @@ export {
   type WorkerBackend,
 } from './worker';
 export { launchCircles, type LaunchOptions, type Launched } from './launcher/launch';
-export { createLogger, silentLogger, type Logger } from './log';
+export { createLogger, silentLogger, LOG_FORMATS, type Logger, type LogFormat } from './log';
 export * as rhai from './rhai';
 export { CirclesClient, CirclesRpcError } from './client/circles-client';
 export { personalSign, publicKeyOf } from './client/sign';

@@ -1,11 +1,90 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DispatchBackend, QueueStats } from './queue/dispatch-backend';
+
+/** How long a scrape waits for the queue statistics before leaving them out. */
+const QUEUE_STATS_TIMEOUT_MS = 1000;
+
+let processRegistry: Registry | undefined;
+
+/**
+ * prom-client's default process and runtime metrics (`process_cpu_user_seconds_total`,
+ * `nodejs_eventloop_lag_seconds`, heap, GC, handles...), created once per process: they
+ * describe the process, not one server, and each `collectDefaultMetrics` call starts its own
+ * event-loop monitor and GC observer, which several servers in one process (specs, embedding
+ * apps) must not multiply. Every registry that wants them registers these same objects.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** Adds the process-wide default metrics to `registry`. */
+export function addProcessMetrics(registry: Registry): void {
+  includeRegistry(registry, processMetrics());
+}
+
+/**
+ * Registers every metric of `source` in `target` too (the same objects, so a scrape of
+ * `target` reads their current values). Metrics `target` already holds (the shared process
+ * metrics) are skipped; another metric of the same name is a programming error.
+ */
+export function includeRegistry(target: Registry, source: Registry): void {
+  for (const { name } of source.getMetricsAsArray()) {
+    const metric = source.getSingleMetric(name);
+    const existing = target.getSingleMetric(name);
+    if (!metric || existing === metric) continue;
+    if (existing) throw new Error(`metric ${name} is already registered with another definition`);
+    target.registerMetric(metric);
+  }
+}
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own so several servers (tests,
- * embedding apps) never share or double-register series.
+ * embedding apps) never share or double-register series. Labels are bounded: outcomes and
+ * reasons from fixed sets, circles only those the server is configured to serve, never
+ * anything a caller chooses (their public keys included).
  */
 export function createMetrics() {
   const registry = new Registry();
+  addProcessMetrics(registry);
+
+  /** What `watchQueues` gave: the backend to ask and the (configured) circles to ask about. */
+  let queues: { backend: Pick<DispatchBackend, 'queueStats'>; circles: readonly string[] } | undefined;
+  /** One backend call per scrape, shared by the two gauges that read it. */
+  let scrape: Promise<Map<string, QueueStats> | undefined> | undefined;
+  const queueStats = (): Promise<Map<string, QueueStats> | undefined> => {
+    if (!queues || queues.circles.length === 0) return Promise.resolve(undefined);
+    const { backend, circles } = queues;
+    scrape ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          backend.queueStats(circles),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), QUEUE_STATS_TIMEOUT_MS);
+          }),
+        ]);
+      } catch {
+        // the backend is down: /health says so; the series are left out of this scrape
+        return undefined;
+      } finally {
+        clearTimeout(timer);
+        scrape = undefined;
+      }
+    })();
+    return scrape;
+  };
+
+  const transportInfo = new Gauge({
+    name: 'circles_transport_info',
+    help: 'The WebSocket transport this gateway runs on (1 for the one in use)',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
+
   const m = {
     registry,
     connectionsOpen: new Gauge({
@@ -42,6 +121,11 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    playsInFlight: new Gauge({
+      name: 'circles_plays_in_flight',
+      help: 'Plays accepted and not yet answered, across all sessions',
+      registers: [registry],
+    }),
     playSeconds: new Histogram({
       name: 'circles_play_duration_seconds',
       help: 'Time from play request to its answer',
@@ -54,6 +138,49 @@ export function createMetrics() {
       labelNames: ['provider', 'outcome'] as const,
       registers: [registry],
     }),
+    queueDepth: new Gauge({
+      name: 'circles_queue_depth',
+      help: 'Tasks queued for a served circle and not yet taken by a worker (read at scrape time)',
+      labelNames: ['circle'] as const,
+      registers: [registry],
+      async collect() {
+        const stats = await queueStats();
+        this.reset();
+        for (const [circle, s] of stats ?? []) this.set({ circle }, s.depth);
+      },
+    }),
+    queueOldestAge: new Gauge({
+      name: 'circles_queue_oldest_task_age_seconds',
+      help: 'Age of the oldest task queued for a served circle, 0 when none waits (read at scrape time)',
+      labelNames: ['circle'] as const,
+      registers: [registry],
+      async collect() {
+        const stats = await queueStats();
+        this.reset();
+        for (const [circle, s] of stats ?? []) this.set({ circle }, s.oldestAgeSeconds);
+      },
+    }),
+    /** Marks the transport the listener runs on (`circles_transport_info{transport} 1`). */
+    setTransport(name: 'uws' | 'ws'): void {
+      transportInfo.reset();
+      transportInfo.set({ transport: name }, 1);
+    },
+    /**
+     * Reports queue depth and oldest task age of `circles` at every scrape, from
+     * `backend.queueStats`. Pass the circles the server is configured to serve; with none
+     * (development mode: any key is served) no per-circle series is reported. Replaces an
+     * earlier call.
+     */
+    watchQueues(backend: Pick<DispatchBackend, 'queueStats'>, circles: readonly string[]): void {
+      queues = { backend, circles: [...new Set(circles)] };
+    },
+    /**
+     * Serves the metrics of another registry (an in-process worker's) from this one too;
+     * the process metrics both hold are reported once.
+     */
+    include(other: Registry): void {
+      includeRegistry(registry, other);
+    },
   };
   return m;
 }

@@ -11,7 +11,7 @@ import { createMetrics, type Metrics } from '../metrics';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import { jsonAnswer, type HttpAnswer } from '../transport/http-response';
-import { startListener, type CircleLookup, type Listener } from '../transport/listener';
+import { startListener, type CircleLookup, type Listener, type TransportName } from '../transport/listener';
 import { CloseCode } from '../transport/socket-port';
 import { resolveHandlerScripts } from '../webhooks/handler-scripts';
 import { createWebhookHandler } from '../webhooks/http-handler';
@@ -26,12 +26,14 @@ export interface CircleServerHandle {
   /** `ws://host:port` (or `wss://`). */
   readonly url: string;
   readonly port: number;
+  /** Which WebSocket implementation serves (`uws` native, or `ws` where no binary loads). */
+  readonly transport: TransportName;
   /** The shared ScriptDispatcher: host actors may send it `play` messages themselves. */
   readonly dispatcher: Ref<DispatcherMsg>;
   readonly backend: DispatchBackend;
   readonly metrics: Metrics;
   readonly options: ServerOptions;
-  /** Stop accepting, drain plays (up to drainTimeoutMs), close sockets with 1001. Idempotent. */
+  /** Readiness 503 for the lame-duck period, then stop accepting, drain plays (up to drainTimeoutMs), close sockets with 1001. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export async function spawnCircleServer(
   const options = ServerOptionsSchema.parse(input);
   // Before anything starts: a handler that does not parse is a configuration error.
   const webhookScripts = resolveHandlerScripts(options);
-  const logger = extras.logger ?? createLogger(options.logLevel);
+  const logger = extras.logger ?? createLogger(options.logLevel, 'circles', options.logFormat);
   const metrics = createMetrics();
   const backend =
     extras.backend ?? createRedisDispatch({ url: options.redisUrl, logger: logger.child({ part: 'redis' }) });
@@ -66,7 +68,10 @@ export async function spawnCircleServer(
   const now = extras.now ?? (() => Math.floor(Date.now() / 1000));
   const served = new Set(options.circles.map((c) => normalizePubkey(c) ?? c));
   const inflight = new InflightTracker();
+  metrics.watchQueues(backend, [...served]); // no per-circle series in development mode
   let draining = false;
+  /** Set from the first moment of a stop: `/readyz` answers 503 through the lame-duck period. */
+  let stopping = false;
 
   const root = spawn(
     parent as Ref<never>,
@@ -134,59 +139,73 @@ export async function spawnCircleServer(
 
   let listener: Listener | undefined;
   try {
-    listener = await startListener({
-      host: options.host,
-      port: options.port,
-      tls: options.tls,
-      maxFrameBytes: options.maxFrameBytes,
-      maxBackpressureBytes: options.maxBackpressureBytes,
-      idleTimeoutSeconds: options.idleTimeoutSeconds,
-      maxWebhookBodyBytes: options.maxWebhookBodyBytes,
-      lookupCircle,
-      openSession: (port, circle) =>
-        spawnCircleWs(root, `ws-${++sessionSeq}`, {
-          port,
-          circle,
-          requireAuth: options.auth,
-          maxInflight: options.maxInflight,
-          maxRequestsPerSecond: options.maxRequestsPerSecond,
-          maxFailedAuth: options.maxFailedAuth,
-          nonceTtlSeconds: options.nonceTtlSeconds,
-          maxNonces: options.maxNoncesPerSession,
-          dispatcher,
-          verifier,
-          metrics,
-          logger,
-          openrpc: openrpcDocument,
-          now,
-          draining: () => draining,
-          inflight,
-        }),
-      health: async (): Promise<HttpAnswer> => {
-        const h = await backend.health();
-        return h.ok
-          ? jsonAnswer(200, {
-              status: 'ok',
-              backend: backend.description,
-              sessions: listener?.openSockets ?? 0,
-            })
-          : jsonAnswer(503, { status: 'unavailable', reason: h.reason });
+    listener = await startListener(
+      {
+        host: options.host,
+        port: options.port,
+        tls: options.tls,
+        maxFrameBytes: options.maxFrameBytes,
+        maxBackpressureBytes: options.maxBackpressureBytes,
+        idleTimeoutSeconds: options.idleTimeoutSeconds,
+        maxWebhookBodyBytes: options.maxWebhookBodyBytes,
+        lookupCircle,
+        openSession: (port, circle) =>
+          spawnCircleWs(root, `ws-${++sessionSeq}`, {
+            port,
+            circle,
+            requireAuth: options.auth,
+            maxInflight: options.maxInflight,
+            maxBatch: options.maxBatch,
+            maxRequestsPerSecond: options.maxRequestsPerSecond,
+            maxFailedAuth: options.maxFailedAuth,
+            nonceTtlSeconds: options.nonceTtlSeconds,
+            maxNonces: options.maxNoncesPerSession,
+            dispatcher,
+            verifier,
+            metrics,
+            logger,
+            openrpc: openrpcDocument,
+            now,
+            draining: () => draining,
+            inflight,
+          }),
+        health: async (): Promise<HttpAnswer> => {
+          const h = await backend.health();
+          return h.ok
+            ? jsonAnswer(200, {
+                status: 'ok',
+                backend: backend.description,
+                transport: listener?.transport,
+                sessions: listener?.openSockets ?? 0,
+              })
+            : jsonAnswer(503, { status: 'unavailable', reason: h.reason });
+        },
+        readiness: async (): Promise<HttpAnswer> => {
+          if (stopping) return jsonAnswer(503, { status: 'stopping' });
+          const r = await backend.readiness([...served]);
+          return r.ok
+            ? jsonAnswer(200, { status: 'ready', transport: listener?.transport })
+            : jsonAnswer(503, { status: 'not ready', reason: r.reason });
+        },
+        metricsText: () => metrics.registry.metrics(),
+        openrpcText,
+        webhook,
+        metrics,
+        logger,
       },
-      metricsText: () => metrics.registry.metrics(),
-      openrpcText,
-      webhook,
-      metrics,
-      logger,
-    });
+      options.transport,
+    );
   } catch (err) {
     stopActor(root);
     await Promise.allSettled([backend.close(), extras.verifier ? Promise.resolve() : verifier.close()]);
     throw err;
   }
+  metrics.setTransport(listener.transport);
   if (served.size === 0) logger.warn('development mode: no circles given, serving any valid circle key');
   logger.info(
     {
       url: listener.url,
+      transport: listener.transport,
       circles: [...served],
       auth: options.auth,
       backend: backend.description,
@@ -203,12 +222,18 @@ export async function spawnCircleServer(
   return {
     url: l.url,
     port: l.port,
+    transport: l.transport,
     dispatcher,
     backend,
     metrics,
     options,
     stop() {
       stopped ??= (async () => {
+        stopping = true;
+        if (options.lameduckMs > 0) {
+          logger.info({ ms: options.lameduckMs }, 'lame duck: not ready, still serving');
+          await new Promise((r) => setTimeout(r, options.lameduckMs));
+        }
         draining = true;
         l.stopAccepting();
         const idle = await inflight.waitIdle(options.drainTimeoutMs);

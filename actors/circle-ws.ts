@@ -1,6 +1,6 @@
 import { spawn, type Ref } from 'nact';
 import { handleFrame } from '../rpc/core';
-import { CloseCode } from '../transport/socket-port';
+import { CloseCode, type SocketPort } from '../transport/socket-port';
 import type { PlayResultMsg } from './play-protocol';
 import { Session, type AuthCheckedMsg, type SessionDeps } from './session';
 
@@ -19,11 +19,37 @@ export type CircleWsMsg =
   { readonly type: 'frames'; readonly batch: FrameBatch } | PlayResultMsg | AuthCheckedMsg;
 
 /**
+ * How a socket ended, when its transport records it on the port (the peer's or our close
+ * code and reason); logged with the session's end.
+ */
+type ClosedPort = SocketPort & { readonly closeCode?: number; readonly closeReason?: string };
+
+/**
  * One actor per WebSocket. Its state is the session (nonces, identity, failures, plays in
  * flight); it never awaits: plays go to the ScriptDispatcher and come back as messages.
  * A crash closes only this socket (1011) and stops only this actor.
  */
-export function spawnCircleWs(parent: Ref<unknown>, name: string, deps: SessionDeps): Ref<CircleWsMsg> {
+export function spawnCircleWs(parent: Ref<unknown>, name: string, given: SessionDeps): Ref<CircleWsMsg> {
+  // Checked once per connection: with debug off, no line below is even formatted.
+  const debug = given.logger.isLevelEnabled('debug');
+  const { metrics, inflight } = given;
+  const deps: SessionDeps = {
+    ...given,
+    logger: debug ? given.logger.child({ session: name, circle: given.circle }) : given.logger,
+    // every play the session starts and finishes, for the drain and for circles_plays_in_flight
+    inflight: {
+      started() {
+        inflight.started();
+        metrics.playsInFlight.inc();
+      },
+      finished() {
+        inflight.finished();
+        metrics.playsInFlight.dec();
+      },
+    },
+  };
+  const openedAt = performance.now();
+  if (debug) deps.logger.debug('connection opened');
   return spawn(
     parent as Ref<never>,
     (session: Session, msg: CircleWsMsg): Session => {
@@ -66,7 +92,21 @@ export function spawnCircleWs(parent: Ref<unknown>, name: string, deps: SessionD
         deps.port.close(CloseCode.InternalError, 'internal error');
         return ctx.stop;
       },
-      afterStop: (session: Session) => session.release(),
+      afterStop: (session: Session) => {
+        if (debug) {
+          const port = deps.port as ClosedPort;
+          deps.logger.debug(
+            {
+              code: port.closeCode,
+              reason: port.closeReason,
+              durationMs: Math.round(performance.now() - openedAt),
+              unansweredPlays: session.inflightCount,
+            },
+            'connection closed',
+          );
+        }
+        session.release();
+      },
     },
   );
 }

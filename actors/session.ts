@@ -7,7 +7,7 @@ import type { SignatureVerifier } from '../auth/verify-pool';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { RpcErrorCode, rpcError } from '../rpc/errors';
-import type { Respond, RpcCall, RpcHandler } from '../rpc/core';
+import { DEFAULT_MAX_BATCH, type Respond, type RpcCall, type RpcHandler } from '../rpc/core';
 import { isMethodName, parseParams } from '../rpc/params';
 import { CloseCode, type SocketPort } from '../transport/socket-port';
 import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
@@ -19,6 +19,11 @@ export interface SessionDeps {
   readonly circle: string;
   readonly requireAuth: boolean;
   readonly maxInflight: number;
+  /**
+   * Most members of one JSON-RPC batch (`--max-batch`); more → one -32600 naming the limit,
+   * no member evaluated. Absent: {@link DEFAULT_MAX_BATCH}.
+   */
+  readonly maxBatch?: number;
   /** 0 = no limit. */
   readonly maxRequestsPerSecond: number;
   readonly maxFailedAuth: number;
@@ -67,6 +72,8 @@ export class Session implements RpcHandler {
   /** Token bucket of the request-rate limit: tokens left, refilled continuously. */
   private tokens: number;
   private tokensAt = performance.now();
+  /** Whether debug lines are logged (checked once; with debug off none is formatted). */
+  private readonly debug: boolean;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -74,6 +81,7 @@ export class Session implements RpcHandler {
   ) {
     this.nonces = new NonceBook(deps.maxNonces, deps.nonceTtlSeconds);
     this.tokens = deps.maxRequestsPerSecond;
+    this.debug = deps.logger.isLevelEnabled('debug');
   }
 
   /** Takes one request's token; false when the session is over its rate. */
@@ -86,6 +94,11 @@ export class Session implements RpcHandler {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Read by the JSON-RPC core for each batch (RpcHandler). */
+  get maxBatch(): number {
+    return this.deps.maxBatch ?? DEFAULT_MAX_BATCH;
   }
 
   get inflightCount(): number {
@@ -157,7 +170,7 @@ export class Session implements RpcHandler {
     // Reserve every nonce of this key: a success consumes the one that verified and
     // returns the rest; a failure consumes them all.
     const candidates = this.nonces.take(pubkey, this.deps.now());
-    if (candidates.length === 0) return this.authFailed(respond);
+    if (candidates.length === 0) return this.authFailed(respond, 'no_nonce');
     const { signature } = p.value;
     this.deps.verifier
       .verify(
@@ -173,16 +186,20 @@ export class Session implements RpcHandler {
 
   /** Continues `authenticate` once the verifier thread has answered. */
   onAuthChecked(msg: AuthCheckedMsg): void {
-    if (msg.index < 0) return this.authFailed(msg.respond);
+    if (msg.index < 0) return this.authFailed(msg.respond, 'bad_signature');
     this.nonces.restore(msg.candidates.filter((_, i) => i !== msg.index));
     this.identity = msg.pubkey;
     this.deps.metrics.auth.inc({ outcome: 'success' });
+    if (this.debug) this.deps.logger.debug({ outcome: 'success', pubkey: msg.pubkey }, 'login');
     msg.respond({ result: { authenticated: true } });
   }
 
-  private authFailed(respond: Respond): void {
+  /** `why`: no unexpired nonce was issued to the key, or the signature matched none. */
+  private authFailed(respond: Respond, why: 'no_nonce' | 'bad_signature'): void {
     this.failures++;
     this.deps.metrics.auth.inc({ outcome: 'failure' });
+    if (this.debug)
+      this.deps.logger.debug({ outcome: 'failure', reason: why, failures: this.failures }, 'login');
     respond({ error: rpcError(RpcErrorCode.InvalidCredentials) });
     if (this.failures >= this.deps.maxFailedAuth) {
       this.deps.metrics.socketsClosed.inc({ reason: 'auth_failures' });
@@ -195,16 +212,19 @@ export class Session implements RpcHandler {
     if (!p.ok) return respond({ error: p.error });
     if (this.deps.requireAuth && this.identity === null) {
       this.deps.metrics.plays.inc({ outcome: 'unauthenticated' });
+      if (this.debug) this.logPlay(null, 'unauthenticated', 0);
       return respond({ error: rpcError(RpcErrorCode.AuthenticationRequired) });
     }
     if (this.deps.draining()) {
       this.deps.metrics.plays.inc({ outcome: 'unavailable' });
+      if (this.debug) this.logPlay(null, 'unavailable', 0);
       return respond({
         error: rpcError(RpcErrorCode.ServiceUnavailable, { reason: 'server is shutting down' }),
       });
     }
     if (this.plays.size >= this.deps.maxInflight) {
       this.deps.metrics.plays.inc({ outcome: 'rejected' });
+      if (this.debug) this.logPlay(null, 'rejected', 0);
       return respond({ error: rpcError(RpcErrorCode.TooManyRequests, { limit: this.deps.maxInflight }) });
     }
     const taskId = randomUUID();
@@ -228,8 +248,10 @@ export class Session implements RpcHandler {
     this.deps.inflight.finished();
     const o: PlayOutcome = msg.outcome;
     const m = this.deps.metrics;
-    m.playSeconds.observe((performance.now() - play.startedAt) / 1000);
+    const ms = performance.now() - play.startedAt;
+    m.playSeconds.observe(ms / 1000);
     m.plays.inc({ outcome: o.ok ? 'completed' : o.kind });
+    if (this.debug) this.logPlay(msg.taskId, o.ok ? 'completed' : o.kind, ms);
     const task_id = msg.taskId;
     if (o.ok) return play.respond({ result: { output: o.output, task_id } });
     switch (o.kind) {
@@ -240,6 +262,14 @@ export class Session implements RpcHandler {
       case 'unavailable':
         return play.respond({ error: rpcError(RpcErrorCode.ServiceUnavailable, { task_id }) });
     }
+  }
+
+  /**
+   * One debug line per play answered (or refused before it was queued: no task id); the
+   * session's logger carries its id and circle.
+   */
+  private logPlay(taskId: string | null, outcome: string, ms: number): void {
+    this.deps.logger.debug({ taskId, durationMs: Math.round(ms * 1000) / 1000, outcome }, 'play');
   }
 
   /** The socket is gone: release the drain counter for plays nobody will read. */

@@ -4,24 +4,23 @@
  * while it runs. The copy is a data directory of its own: start a launcher with
  * `--data-dir <copy>` to restore it.
  */
-import { Command, Option } from 'commander';
-import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { backupDataDir } from '../queue/embedded-backup';
+import { BACKUP_FLAGS, backupSchema, LAUNCHER_FLAGS } from './flags';
 import { runCommand } from './run-command';
 
-const program = new Command('circles-backup')
-  .description(
-    "Copy the embedded database (the launcher's --data-dir) to a new directory, safely while it runs",
-  )
-  .argument('<target-dir>', 'new or empty directory for the copy')
-  .addOption(
-    new Option('--data-dir <dir>', 'the database to copy').env('CIRCLES_DATA_DIR').default(DEFAULT_DATA_DIR),
-  )
-  .version('0.1.0');
-
-void runCommand(program, async (p) => {
-  const { dataDir } = p.opts<{ dataDir: string }>();
-  const target = p.args[0]!;
-  const bytes = await backupDataDir(dataDir, target);
-  process.stdout.write(`backed up ${dataDir} to ${target} (${bytes} bytes)\n`);
-});
+void runCommand(
+  {
+    name: 'circles-backup',
+    description:
+      "Copy the embedded database (the launcher's --data-dir) to a new directory, safely while it runs",
+    flags: BACKUP_FLAGS,
+    schema: backupSchema,
+    argument: { name: 'target-dir', description: 'new or empty directory for the copy' },
+    // `--config` takes the launcher's file: its data directory is the one to copy.
+    ignoredConfigKeys: LAUNCHER_FLAGS.map((f) => f.key),
+  },
+  async ({ dataDir }, [target]) => {
+    const bytes = await backupDataDir(dataDir, target!);
+    process.stdout.write(`backed up ${dataDir} to ${target} (${bytes} bytes)\n`);
+  },
+);

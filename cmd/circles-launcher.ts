@@ -1,95 +1,64 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
 import { start, stop } from 'nact';
 import { generateKeyPair } from '../auth/keys';
 import { launchCircles, type LaunchCircle } from '../launcher/launch';
-import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { createLogger } from '../log';
-import {
-  addCommonFlags,
-  addWebhookFlags,
-  circlesOf,
-  intFlag,
-  serverOptionsOf,
-  type CommonFlagValues,
-  type WebhookFlagValues,
-} from './flags';
+import { LAUNCHER_FLAGS, launcherSchema, serverOptionsOf } from './flags';
+import { redactUrl } from './options';
 import { onShutdownSignals, runCommand } from './run-command';
-import { STORE_LIMITS } from '../queue/worker-backend';
 
-const STORE_QUOTA = STORE_LIMITS.defaultQuotaBytes;
-
-const program = addWebhookFlags(addCommonFlags(new Command('circles-launcher')))
-  .description(
-    'One Circles server and one script worker (one thread pool) for all circles; embedded database unless --redis-url',
-  )
-  .option(
-    '--concurrency <n>',
-    'script threads shared by all circles (default: available CPUs)',
-    intFlag(1, 256),
-  )
-  .addOption(
-    new Option('--data-dir <dir>', 'where the embedded backend keeps its database (without --redis-url)')
-      .env('CIRCLES_DATA_DIR')
-      .default(DEFAULT_DATA_DIR),
-  )
-  .option(
-    '--store-quota <bytes>',
-    "most bytes (keys + values) one circle's store may hold",
-    intFlag(0),
-    STORE_QUOTA,
-  )
-  .option(
-    '--fsync',
-    'embedded database: answer plays and webhooks only once flushed to the device (survives power loss; default: once committed, which survives the process being killed)',
-    false,
-  )
-  .version('0.1.0');
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+/**
+ * What the launcher serves, for a human on an 80-column terminal: a key (66 characters) per
+ * line, and the URL pattern once (a full circle URL is longer than 80 columns).
+ */
+function startupLines(
+  circles: readonly LaunchCircle[],
+  url: string,
+  backend: string,
+  transport: string,
+): string[] {
+  return [
+    ...circles.map((c) => `circle     ${c.pk}`),
+    `url        ${url}/<circle>`,
+    `backend    ${redactUrl(backend)}`,
+    `transport  ${transport}`,
+    `listening on ${url}`,
+  ];
 }
 
-void runCommand(program, async (p) => {
-  const v = p.opts<
-    CommonFlagValues &
-      WebhookFlagValues & { concurrency?: number; dataDir: string; storeQuota: number; fsync: boolean }
-  >();
-  let circles: LaunchCircle[] = circlesOf(v);
-  const logger = createLogger(v.logLevel, 'circles-launcher');
-  if (circles.length === 0) {
-    const dev = generateKeyPair().publicKey;
-    circles = [{ pk: dev }];
-    process.stdout.write(`no -k given: generated a development circle ${dev}\n`);
-  }
-  const system = start();
-  const launched = await launchCircles(system, {
-    circles,
-    redisUrl: v.redisUrl,
-    dataDir: v.dataDir,
-    storeQuotaBytes: v.storeQuota,
-    fsync: v.fsync,
-    concurrency: v.concurrency,
-    logger,
-    server: serverOptionsOf(v),
-  });
-  onShutdownSignals(async () => {
-    await launched.stop();
-    stop(system);
-  });
-  const url = launched.server.url;
-  process.stdout.write(
-    `${table([
-      ['circle', 'websocket url', 'backend'],
-      ...circles.map((c) => [c.pk, `${url}/${c.pk}`, launched.backend]),
-    ])}\nlistening on ${url}\n`,
-  );
-});
+void runCommand(
+  {
+    name: 'circles-launcher',
+    description:
+      'One Circles server and one script worker (one thread pool) for all circles; embedded database unless --redis-url',
+    flags: LAUNCHER_FLAGS,
+    schema: launcherSchema,
+  },
+  async (v) => {
+    const server = serverOptionsOf(v);
+    const logger = createLogger(v.logLevel, 'circles-launcher', v.logFormat);
+    let circles: LaunchCircle[] = v.circles;
+    if (circles.length === 0) {
+      circles = [{ pk: generateKeyPair().publicKey }];
+      process.stdout.write('no -k given: serving a generated development circle\n');
+    }
+    const system = start();
+    const launched = await launchCircles(system, {
+      circles,
+      redisUrl: v.redisUrl,
+      dataDir: v.dataDir,
+      storeQuotaBytes: v.storeQuota,
+      fsync: v.fsync,
+      concurrency: v.concurrency,
+      logger,
+      server,
+    });
+    onShutdownSignals(async () => {
+      await launched.stop();
+      stop(system);
+    });
+    process.stdout.write(
+      `${startupLines(circles, launched.server.url, launched.backend, launched.server.transport).join('\n')}\n`,
+    );
+  },
+);

@@ -1,193 +1,322 @@
+/**
+ * The flags of each command (SPEC §6) and the schemas their values go through. Every
+ * default is the library schema's (`ServerOptionsSchema`, `workerOptionsSchema`): a field
+ * here is that schema's field under the flag's name, so no default is written twice.
+ */
 import fs from 'node:fs';
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { normalizePubkey } from '../auth/keys';
-import type { ServerOptionsInput } from '../config';
-import { LOG_LEVELS } from '../log';
+import { z } from 'zod';
+import { ServerOptionsSchema, type ServerOptionsInput } from '../config';
+import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { handlerScriptError } from '../webhooks/handler-scripts';
 import { parseSecretList } from '../webhooks/secrets';
+import { workerOptionsSchema } from '../worker/options';
+import { FlagError, type CircleFlag, type FlagSpec } from './options';
 
-/** A `-k pk[:init.rhai]` flag after normalisation. */
-export interface CircleFlag {
-  readonly pk: string;
-  readonly initScript?: string;
-}
+const S = ServerOptionsSchema.shape;
+const W = workerOptionsSchema.shape;
 
-/** Raised for a flag value that cannot work; the message is the one line printed. */
-export class FlagError extends Error {}
+const circleSchema = z.object({ pk: z.string(), initScript: z.string().optional() });
 
-export function parseCircleFlag(value: string): CircleFlag {
-  const sep = value.indexOf(':');
-  const keyText = sep >= 0 ? value.slice(0, sep) : value;
-  const initScript = sep >= 0 ? value.slice(sep + 1) : undefined;
-  const pk = normalizePubkey(keyText);
-  if (!pk) throw new InvalidArgumentError(`'${keyText}' is not a secp256k1 public key (66 or 130 hex chars)`);
-  if (initScript !== undefined && initScript.length === 0)
-    throw new InvalidArgumentError('empty init script path after ":"');
-  return { pk, initScript };
-}
+/** `-k` values (flags, environment or config file together), one per key. */
+const circleList = z
+  .array(circleSchema)
+  .superRefine((circles, ctx) => {
+    const inits = new Map<string, string>();
+    for (const c of circles) {
+      const prev = c.initScript === undefined ? undefined : inits.get(c.pk);
+      if (prev !== undefined && prev !== c.initScript) {
+        ctx.addIssue({ code: 'custom', message: `circle ${c.pk} given twice with different init scripts` });
+      }
+      if (c.initScript !== undefined) inits.set(c.pk, c.initScript);
+    }
+  })
+  .transform((circles): CircleFlag[] => {
+    const seen = new Map<string, CircleFlag>();
+    for (const c of circles) if (!seen.get(c.pk)?.initScript) seen.set(c.pk, c);
+    return [...seen.values()];
+  });
 
-const collect = (value: string, previous: CircleFlag[] = []): CircleFlag[] => [
-  ...previous,
-  parseCircleFlag(value),
+const NO_INIT = 'init scripts (pk:init.rhai) are run by circles-launcher; give plain keys';
+
+const circleFlag = (description: string, defaultText?: string, arg = '<pk[:init.rhai]>'): FlagSpec => ({
+  key: 'circles',
+  flags: `-k, --circle ${arg}`,
+  kind: 'circles',
+  env: ['CIRCLES_CIRCLES'],
+  description: `${description}; repeatable, -c is an alias`,
+  defaultText,
+});
+
+const flag = (
+  key: string,
+  flags: string,
+  kind: FlagSpec['kind'],
+  description: string,
+  more = {},
+): FlagSpec => ({
+  key,
+  flags,
+  kind,
+  description,
+  ...more,
+});
+
+/** Flags of the commands that run a server (circles-server, circles-launcher). */
+const SERVER_FLAGS: readonly FlagSpec[] = [
+  flag('host', '--host <host>', 'string', 'address to listen on'),
+  flag('port', '--port <port>', 'int', 'port to listen on (0 = any free port)'),
+  flag('auth', '--auth', 'boolean', 'play requires an authenticated session'),
+  flag('tls', '--tls', 'boolean', 'serve wss:// (needs --cert and --key)'),
+  flag('cert', '--cert <pem>', 'path', 'TLS certificate file'),
+  flag('key', '--key <pem>', 'path', 'TLS private key file'),
+  flag(
+    'transport',
+    '--transport <name>',
+    'choice',
+    'WebSocket implementation (auto: uWebSockets.js, else ws)',
+  ),
+  flag('playTimeout', '--play-timeout <ms>', 'int', 'answer -32003 when a play takes longer'),
+  flag('maxFrame', '--max-frame <bytes>', 'int', 'largest accepted WebSocket frame (larger: close 1009)'),
+  flag('maxInflight', '--max-inflight <n>', 'int', 'plays one session may have in flight'),
+  flag('maxRate', '--max-rate <n>', 'int', 'requests per second one session may make (0 = no limit)'),
+  flag('maxBatch', '--max-batch <n>', 'int', 'most requests in one JSON-RPC batch (1..100000)'),
+  flag('drainTimeout', '--drain-timeout <ms>', 'int', 'how long a graceful stop waits for in-flight work'),
+  flag(
+    'lameduck',
+    '--lameduck <ms>',
+    'int',
+    'on a stop signal, keep serving this long with /readyz answering 503 before draining',
+  ),
+  flag('taskTtl', '--task-ttl <seconds>', 'int', 'lifetime of a finished task hash'),
+  flag('logLevel', '--log-level <level>', 'choice', 'log level'),
+  flag(
+    'logFormat',
+    '--log-format <format>',
+    'choice',
+    'logs on stderr (auto: pretty on a terminal, else JSON)',
+  ),
+  flag('stripeSecret', '--stripe-secret <list>', 'secrets', 'Stripe signing secrets, comma-separated', {
+    env: ['CIRCLES_STRIPE_SECRET', 'STRIPE_WEBHOOK_SECRET'],
+    secret: true,
+  }),
+  flag('idenfySecret', '--idenfy-secret <list>', 'secrets', 'iDenfy signing secrets, comma-separated', {
+    env: ['CIRCLES_IDENFY_SECRET', 'IDENFY_WEBHOOK_SECRET'],
+    secret: true,
+  }),
+  flag('stripeHandler', '--stripe-handler <file.rhai>', 'path', 'script run for each Stripe event', {
+    defaultText: 'record the event in the circle store',
+  }),
+  flag('idenfyHandler', '--idenfy-handler <file.rhai>', 'path', 'script run for each iDenfy result', {
+    defaultText: 'record the result in the circle store',
+  }),
 ];
 
-export function intFlag(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number, got '${value}'`);
-    const n = Number(value);
-    if (n < min || n > max)
-      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${n}`);
-    return n;
-  };
-}
+const serverFields = {
+  circles: circleList.default([]),
+  host: S.host,
+  port: S.port,
+  auth: S.auth,
+  tls: z.boolean().default(false),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  transport: S.transport,
+  playTimeout: S.playTimeoutMs,
+  maxFrame: S.maxFrameBytes,
+  maxInflight: S.maxInflight,
+  maxRate: S.maxRequestsPerSecond,
+  maxBatch: S.maxBatch,
+  drainTimeout: S.drainTimeoutMs,
+  lameduck: S.lameduckMs,
+  taskTtl: S.taskTtlSeconds,
+  logLevel: S.logLevel,
+  logFormat: S.logFormat,
+  stripeSecret: z.string().optional(),
+  idenfySecret: z.string().optional(),
+  stripeHandler: z.string().min(1).optional(),
+  idenfyHandler: z.string().min(1).optional(),
+};
 
-/** Flags every Circles command shares (SPEC §6). */
-export function addCommonFlags(cmd: Command): Command {
-  return cmd
-    .option('-k, --circle <pk[:init.rhai]>', 'serve this circle (repeatable); optional init script', collect)
-    .addOption(new Option('-c <pk[:init.rhai]>', 'alias of --circle').argParser(collect).hideHelp())
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 = any free port)', intFlag(0, 65535), 8443)
-    .option('--redis-url <url>', 'Redis task backend URL')
-    .option('--auth', 'play requires an authenticated session', false)
-    .option('--tls', 'serve wss:// (needs --cert and --key)', false)
-    .option('--cert <pem>', 'TLS certificate file')
-    .option('--key <pem>', 'TLS private key file')
-    .option('--play-timeout <ms>', 'answer -32003 when a play takes longer', intFlag(1), 30000)
-    .option(
-      '--max-frame <bytes>',
-      'largest accepted WebSocket frame (larger: close 1009)',
-      intFlag(1),
-      1024 * 1024,
-    )
-    .option('--max-inflight <n>', 'plays one session may have in flight', intFlag(1), 64)
-    .option('--max-rate <n>', 'requests per second one session may make (0 = no limit)', intFlag(0), 0)
-    .option('--drain-timeout <ms>', 'how long a graceful stop waits for in-flight work', intFlag(0), 10000)
-    .option('--task-ttl <seconds>', 'lifetime of a finished task hash', intFlag(1), 86400)
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
-}
-
-/** The circles of `-k` and `-c` together, without duplicates. */
-export function circlesOf(opts: { circle?: CircleFlag[]; c?: CircleFlag[] }): CircleFlag[] {
-  const seen = new Map<string, CircleFlag>();
-  for (const f of [...(opts.circle ?? []), ...(opts.c ?? [])]) {
-    const prev = seen.get(f.pk);
-    if (prev?.initScript && f.initScript && prev.initScript !== f.initScript) {
-      throw new FlagError(`circle ${f.pk} given twice with different init scripts`);
-    }
-    seen.set(f.pk, prev?.initScript ? prev : f);
+/** TLS needs both files, and the files need TLS. */
+function tlsRule(v: { tls: boolean; cert?: string; key?: string }, ctx: z.RefinementCtx): void {
+  if (v.tls && (!v.cert || !v.key)) {
+    ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs both --cert <pem> and --key <pem>' });
   }
-  return [...seen.values()];
-}
-
-export interface CommonFlagValues {
-  circle?: CircleFlag[];
-  c?: CircleFlag[];
-  host: string;
-  port: number;
-  redisUrl?: string;
-  auth: boolean;
-  tls: boolean;
-  cert?: string;
-  key?: string;
-  playTimeout: number;
-  maxFrame: number;
-  maxInflight: number;
-  maxRate: number;
-  drainTimeout: number;
-  taskTtl: number;
-  logLevel: (typeof LOG_LEVELS)[number];
-}
-
-/** Checks combinations commander cannot: TLS needs both files, and files need --tls. */
-export function tlsOf(v: CommonFlagValues): { cert: string; key: string } | undefined {
   if (!v.tls) {
-    if (v.cert || v.key) throw new FlagError('--cert/--key given without --tls');
-    return undefined;
+    for (const k of ['cert', 'key'] as const) {
+      if (v[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'is given without --tls' });
+    }
   }
-  if (!v.cert || !v.key) throw new FlagError('--tls needs both --cert <pem> and --key <pem>');
-  return { cert: v.cert, key: v.key };
 }
 
-/** Webhook flags (SPEC §5); for the commands that run a server. */
-export function addWebhookFlags(cmd: Command): Command {
-  return cmd
-    .option(
-      '--stripe-secret <list>',
-      'Stripe signing secrets, comma-separated (default: $STRIPE_WEBHOOK_SECRET)',
-    )
-    .option(
-      '--idenfy-secret <list>',
-      'iDenfy signing secrets, comma-separated (default: $IDENFY_WEBHOOK_SECRET)',
-    )
-    .option(
-      '--stripe-handler <file.rhai>',
-      'script run for each Stripe event (default: record it in the circle store)',
-    )
-    .option(
-      '--idenfy-handler <file.rhai>',
-      'script run for each iDenfy result (default: record it in the circle store)',
-    );
-}
+export const serverSchema = z
+  .object({ ...serverFields, redisUrl: S.redisUrl })
+  .strict()
+  .superRefine(tlsRule)
+  .superRefine((v, ctx) => {
+    if (v.circles.some((c) => c.initScript))
+      ctx.addIssue({ code: 'custom', path: ['circles'], message: NO_INIT });
+  });
+export type ServerFlags = z.output<typeof serverSchema>;
 
-export interface WebhookFlagValues {
-  stripeSecret?: string;
-  idenfySecret?: string;
-  stripeHandler?: string;
-  idenfyHandler?: string;
-}
+export const SERVER_COMMAND_FLAGS: readonly FlagSpec[] = [
+  circleFlag('serve this circle', 'any valid key (development mode)'),
+  flag('redisUrl', '--redis-url <url>', 'string', 'Redis task backend URL'),
+  ...SERVER_FLAGS,
+];
 
-function readHandler(flag: string, file: string | undefined): string | undefined {
+const dataDir = z.string().min(1).default(DEFAULT_DATA_DIR);
+
+export const launcherSchema = z
+  .object({
+    ...serverFields,
+    redisUrl: S.redisUrl.unwrap().optional(),
+    concurrency: W.concurrency,
+    dataDir,
+    storeQuota: W.storeQuotaBytes,
+    fsync: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine(tlsRule);
+export type LauncherFlags = z.output<typeof launcherSchema>;
+
+export const LAUNCHER_FLAGS: readonly FlagSpec[] = [
+  circleFlag('serve this circle, running init.rhai once at start', 'a generated development circle'),
+  flag('redisUrl', '--redis-url <url>', 'string', 'Redis task backend URL', {
+    defaultText: 'none: the embedded database under --data-dir',
+  }),
+  ...SERVER_FLAGS,
+  flag('concurrency', '--concurrency <n>', 'int', 'script threads shared by all circles', {
+    defaultText: 'available CPUs',
+  }),
+  flag('dataDir', '--data-dir <dir>', 'path', 'where the embedded database lives (without --redis-url)'),
+  flag(
+    'storeQuota',
+    '--store-quota <bytes>',
+    'int',
+    "most bytes (keys + values) one circle's store may hold",
+  ),
+  flag(
+    'fsync',
+    '--fsync',
+    'boolean',
+    'embedded database: answer plays and webhooks only once flushed to the device, which survives power loss (without it: once committed, which survives the process being killed)',
+  ),
+];
+
+export const backupSchema = z.object({ dataDir }).strict();
+export const BACKUP_FLAGS: readonly FlagSpec[] = [
+  flag('dataDir', '--data-dir <dir>', 'path', 'the database to copy'),
+];
+
+export const workerSchema = z
+  .object({
+    circles: circleList.default([]),
+    redisUrl: W.redisUrl,
+    workerId: W.workerId,
+    concurrency: W.concurrency,
+    taskTtl: W.taskTtlS,
+    playTimeout: W.playTimeoutMs,
+    drainTimeout: W.drainTimeoutMs,
+    storeQuota: W.storeQuotaBytes,
+    metricsPort: W.metricsPort,
+    metricsHost: W.metricsHost,
+    logLevel: W.logLevel,
+    logFormat: W.logFormat,
+    namespace: W.namespace,
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.circles.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'at least one circle is required (-k, CIRCLES_CIRCLES or "circles" in --config)',
+      });
+    }
+    if (v.circles.some((c) => c.initScript)) {
+      ctx.addIssue({ code: 'custom', path: ['circles'], message: NO_INIT });
+    }
+  });
+export type WorkerFlags = z.output<typeof workerSchema>;
+
+export const WORKER_FLAGS: readonly FlagSpec[] = [
+  circleFlag('serve this circle', undefined, '<pk>'),
+  flag('redisUrl', '--redis-url <url>', 'string', 'Redis task backend URL'),
+  flag('workerId', '--worker-id <id>', 'string', 'worker id, unique among live workers', {
+    defaultText: '<hostname>-<pid>',
+  }),
+  flag('concurrency', '--concurrency <n>', 'int', 'script threads', { defaultText: 'available CPUs' }),
+  flag('taskTtl', '--task-ttl <seconds>', 'int', 'lifetime of a finished task hash'),
+  flag('playTimeout', '--play-timeout <ms>', 'int', 'wall-clock budget of one script'),
+  flag('drainTimeout', '--drain-timeout <ms>', 'int', 'time to finish running scripts on stop'),
+  flag(
+    'storeQuota',
+    '--store-quota <bytes>',
+    'int',
+    "most bytes (keys + values) one circle's store may hold",
+  ),
+  flag(
+    'metricsPort',
+    '--metrics-port <port>',
+    'int',
+    'serve /metrics over HTTP on this port (0 = any free port)',
+    {
+      defaultText: 'none: no HTTP server',
+    },
+  ),
+  flag('metricsHost', '--metrics-host <host>', 'string', 'address of the metrics HTTP server'),
+  flag('logLevel', '--log-level <level>', 'choice', 'log level'),
+  flag(
+    'logFormat',
+    '--log-format <format>',
+    'choice',
+    'logs on stderr (auto: pretty on a terminal, else JSON)',
+  ),
+  // Prefix of every Redis key: lets specs share one redis-server; not for operators.
+  flag('namespace', '--namespace <prefix>', 'string', 'Redis key prefix', { hidden: true }),
+];
+
+function readHandler(flagName: string, file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
   let source: string;
   try {
     source = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new FlagError(
-      `cannot read ${flag} file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      `cannot read ${flagName} file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
-  if (source.trim() === '') throw new FlagError(`${flag} file ${file} is empty`);
-  const error = handlerScriptError(`${flag} ${file}`, source);
+  if (source.trim() === '') throw new FlagError(`${flagName} file ${file} is empty`);
+  const error = handlerScriptError(`${flagName} ${file}`, source);
   if (error) throw new FlagError(error);
   return source;
 }
 
 /**
- * The webhook part of the server options: secrets from the flags, else the environment
- * (a flag given as "" disables the provider); handler scripts read and parse-checked.
- */
-export function webhookOptionsOf(
-  v: WebhookFlagValues,
-  env: NodeJS.ProcessEnv = process.env,
-): { stripeSecrets: string[]; idenfySecrets: string[]; stripeHandler?: string; idenfyHandler?: string } {
-  return {
-    stripeSecrets: parseSecretList(v.stripeSecret ?? env.STRIPE_WEBHOOK_SECRET),
-    idenfySecrets: parseSecretList(v.idenfySecret ?? env.IDENFY_WEBHOOK_SECRET),
-    stripeHandler: readHandler('--stripe-handler', v.stripeHandler),
-    idenfyHandler: readHandler('--idenfy-handler', v.idenfyHandler),
-  };
-}
-
-/**
- * The server options every command takes from its flags (circles and the backend URL are
- * each command's own business).
+ * The server options of circles-server and circles-launcher (circles and the backend URL
+ * are each command's own business); webhook handler scripts read and parse-checked.
  */
 export function serverOptionsOf(
-  v: CommonFlagValues & WebhookFlagValues,
+  v: ServerFlags | LauncherFlags,
 ): Omit<ServerOptionsInput, 'circles' | 'redisUrl'> {
   return {
     host: v.host,
     port: v.port,
     auth: v.auth,
-    tls: tlsOf(v),
+    tls: v.tls ? { cert: v.cert!, key: v.key! } : undefined,
+    transport: v.transport,
     playTimeoutMs: v.playTimeout,
     maxFrameBytes: v.maxFrame,
     maxInflight: v.maxInflight,
     maxRequestsPerSecond: v.maxRate,
+    maxBatch: v.maxBatch,
     drainTimeoutMs: v.drainTimeout,
+    lameduckMs: v.lameduck,
     taskTtlSeconds: v.taskTtl,
     logLevel: v.logLevel,
-    ...webhookOptionsOf(v),
+    logFormat: v.logFormat,
+    stripeSecrets: parseSecretList(v.stripeSecret),
+    idenfySecrets: parseSecretList(v.idenfySecret),
+    stripeHandler: readHandler('--stripe-handler', v.stripeHandler),
+    idenfyHandler: readHandler('--idenfy-handler', v.idenfyHandler),
   };
 }

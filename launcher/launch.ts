@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Ref } from 'nact';
 import { spawnCircleServer, type CircleServerHandle } from '../actors/circle-server';
-import type { ServerOptionsInput } from '../config';
+import { ServerOptionsSchema, type ServerOptionsInput } from '../config';
 import type { Logger } from '../log';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { EmbeddedTaskBackend } from '../queue/embedded-backend';
@@ -55,6 +55,14 @@ export interface Launched {
  * database. Init scripts run before the server listens; a failure stops the start.
  */
 export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Promise<Launched> {
+  const pks = o.circles.map((c) => c.pk);
+  // Defaults come from the schema (written once there); the worker gets the same values.
+  const serverOptions = ServerOptionsSchema.parse({
+    ...o.server,
+    circles: pks,
+    ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
+  });
+  const { playTimeoutMs, taskTtlSeconds: taskTtlS } = serverOptions;
   const inits: InitScript[] = o.circles
     .filter((c) => c.initScript)
     .map((c) => ({ circle: c.pk, file: c.initScript!, source: readScript(c.initScript!) }));
@@ -72,9 +80,6 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     embedded
       ? embedded.dispatch()
       : createRedisDispatch({ url: o.redisUrl!, namespace: o.namespace, logger: o.logger });
-  const concurrency = o.concurrency ?? os.availableParallelism();
-  const playTimeoutMs = o.server.playTimeoutMs ?? 30_000;
-  const taskTtlS = o.server.taskTtlSeconds ?? 86_400;
 
   const workers: WorkerHandle[] = [];
   const stopWorkers = async (): Promise<void> => {
@@ -85,7 +90,6 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     // One worker and one thread pool for all circles, taking fairly across them: a pool per
     // circle would cost threads and memory per circle and leave busy circles short of CPU.
     const workerId = `${os.hostname()}-${process.pid}`;
-    const pks = o.circles.map((c) => c.pk);
     workers.push(
       await startWorker(
         {
@@ -93,11 +97,12 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
           redisUrl: o.redisUrl,
           namespace: o.namespace,
           workerId,
-          concurrency,
+          concurrency: o.concurrency,
           taskTtlS,
           playTimeoutMs,
-          drainTimeoutMs: o.server.drainTimeoutMs,
-          logLevel: o.server.logLevel,
+          drainTimeoutMs: serverOptions.drainTimeoutMs,
+          logLevel: serverOptions.logLevel,
+          logFormat: serverOptions.logFormat,
           storeQuotaBytes: o.storeQuotaBytes,
         },
         {
@@ -109,11 +114,12 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
     if (inits.length) {
       await runInitScripts(newChannel(), inits, playTimeoutMs, Math.ceil(playTimeoutMs / 1000) + taskTtlS);
     }
-    const server = await spawnCircleServer(
-      system,
-      { ...o.server, circles: o.circles.map((c) => c.pk), redisUrl: o.redisUrl ?? 'redis://127.0.0.1:6379' },
-      { logger: o.logger, backend: newChannel() },
-    );
+    const server = await spawnCircleServer(system, serverOptions, {
+      logger: o.logger,
+      backend: newChannel(),
+    });
+    // The worker runs in this process: its series are served on the gateway's /metrics.
+    for (const worker of workers) server.metrics.include(worker.metrics);
     let stopped: Promise<void> | undefined;
     return {
       server,

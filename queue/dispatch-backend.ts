@@ -33,6 +33,14 @@ export function pendingTaskFields(
 
 export type BackendHealth = { ok: true } | { ok: false; reason: string };
 
+/** One circle's work queue as a scrape sees it. */
+export interface QueueStats {
+  /** Task ids waiting to be taken (those a worker holds are not counted). */
+  readonly depth: number;
+  /** Seconds since the oldest waiting task was created; 0 when none waits (or its record is gone). */
+  readonly oldestAgeSeconds: number;
+}
+
 /** Raised when the backend cannot take a task right now (→ -32004 / HTTP 503). */
 export class BackendUnavailableError extends Error {
   constructor(reason: string) {
@@ -57,6 +65,16 @@ export interface DispatchBackend {
   /** The same for several tasks, in one round trip and atomically (all or none). */
   submitBatch(tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void>;
   health(): Promise<BackendHealth>;
+  /**
+   * Depth and oldest task age of each circle's work queue, in one round trip; every circle
+   * asked about is in the answer. Rejects when the backend does not answer.
+   */
+  queueStats(circles: readonly string[]): Promise<Map<string, QueueStats>>;
+  /**
+   * Whether tasks for `circles` would run now: the backend answers and every circle has at
+   * least one live worker (on Redis: a registered worker whose liveness key exists).
+   */
+  readiness(circles: readonly string[]): Promise<BackendHealth>;
   /** True the first time `key` is marked within `ttlSeconds` (webhook redelivery). */
   markOnce(key: string, ttlSeconds: number): Promise<boolean>;
   /**
@@ -66,4 +84,25 @@ export interface DispatchBackend {
   unmark(key: string): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+/** Circles a readiness reason names before summing up the rest. */
+const NAMED_CIRCLES = 5;
+
+/** `readiness` from which circles have a live worker (both backends word it alike). */
+export function workerReadiness(
+  circles: readonly string[],
+  hasLiveWorker: (circlePk: string) => boolean,
+): BackendHealth {
+  const missing = [...new Set(circles)].filter((pk) => !hasLiveWorker(pk));
+  if (missing.length === 0) return { ok: true };
+  const named = missing.slice(0, NAMED_CIRCLES).join(', ');
+  const more = missing.length > NAMED_CIRCLES ? ` and ${missing.length - NAMED_CIRCLES} more` : '';
+  return { ok: false, reason: `no live worker for circle${missing.length > 1 ? 's' : ''} ${named}${more}` };
+}
+
+/** Seconds since an RFC 3339 time, 0 when unknown (or in the future: clocks differ). */
+export function ageSeconds(createdAt: string | undefined, nowMs: number): number {
+  const at = createdAt ? Date.parse(createdAt) : NaN;
+  return Number.isFinite(at) ? Math.max(0, (nowMs - at) / 1000) : 0;
 }

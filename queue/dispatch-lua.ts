@@ -52,3 +52,45 @@ end
 if #out > 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
 return out
 `);
+
+/**
+ * Depth and oldest waiting task of several circles' work queues, in one call. Ids are
+ * LPUSHed and taken from the right (re-queued ones go back on the right), so the oldest
+ * waiting id is the rightmost.
+ */
+export const QUEUE_STATS = lua(`
+-- KEYS[i] = work queue of circle i; ARGV[1] = task hash key prefix
+-- returns {depth, createdAt of the oldest waiting task ('' when none or unknown), ...}
+local out = {}
+for i = 1, #KEYS do
+  local depth = redis.call('LLEN', KEYS[i])
+  local created = ''
+  if depth > 0 then
+    local id = redis.call('LINDEX', KEYS[i], -1)
+    -- pcall: an id naming a key of another type has no known age
+    local at = id and redis.pcall('HGET', ARGV[1] .. id, 'createdAt')
+    if type(at) == 'string' then created = at end
+  end
+  out[2 * i - 1] = depth
+  out[2 * i] = created
+end
+return out
+`);
+
+/**
+ * Live workers per circle: the registered workers (SPEC §4 registry set) whose liveness key
+ * still exists.
+ */
+export const LIVE_WORKERS = lua(`
+-- KEYS[i] = worker registry set of circle i; ARGV[1] = liveness key prefix
+-- returns the number of live workers of each circle, in order
+local out = {}
+for i = 1, #KEYS do
+  local live = 0
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    if redis.call('EXISTS', ARGV[1] .. id) == 1 then live = live + 1 end
+  end
+  out[i] = live
+end
+return out
+`);

@@ -4,11 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../log';
 import {
+  ageSeconds,
   BackendUnavailableError,
   pendingTaskFields,
+  workerReadiness,
   type BackendHealth,
   type DispatchBackend,
   type NewTask,
+  type QueueStats,
 } from './dispatch-backend';
 import { EmbeddedEnv, FormatError, liveTask, type TaskEntry } from './embedded-env';
 import { acquireLock, LockHeldError, type DirectoryLock } from './embedded-lock';
@@ -84,6 +87,7 @@ export class EmbeddedTaskBackend {
       storeQuotaBytes: options.storeQuotaBytes ?? STORE_LIMITS.defaultQuotaBytes,
       unwrittenMarks: new Set(),
       unwrittenTasks: new Map(),
+      liveWorkers: new Set(),
       logger: this.logger,
       ensureOpen: () => this.ensureOpen(),
       isClosing: () => this.closing !== null,
@@ -163,6 +167,15 @@ export class EmbeddedTaskBackend {
       },
       health: async (): Promise<BackendHealth> =>
         closed || this.closing ? { ok: false, reason: 'embedded backend closed' } : { ok: true },
+      queueStats: async (circles) => {
+        ensureOpen();
+        return this.queueStats(circles);
+      },
+      readiness: async (circles): Promise<BackendHealth> => {
+        if (closed || this.closing) return { ok: false, reason: 'embedded backend closed' };
+        const live = [...this.context.liveWorkers];
+        return workerReadiness(circles, (pk) => live.some((w) => w.circles.includes(pk)));
+      },
       markOnce: async (key, ttlSeconds) => {
         ensureOpen();
         const { markers, expiry } = this.env.tables;
@@ -218,6 +231,23 @@ export class EmbeddedTaskBackend {
       }
     })();
     return this.closing;
+  }
+
+  /** Depth and oldest waiting task age of each circle's work queue. */
+  private queueStats(circles: readonly string[]): Map<string, QueueStats> {
+    const now = this.clock();
+    const stats = new Map<string, QueueStats>();
+    for (const pk of circles) {
+      const oldest = this.queues.oldest(pk);
+      const entry =
+        oldest &&
+        (this.context.unwrittenTasks.get(oldest.taskId) ?? liveTask(this.env.tables, oldest.taskId, now));
+      stats.set(pk, {
+        depth: this.queues.depth(pk),
+        oldestAgeSeconds: oldest ? ageSeconds(entry?.fields.createdAt, now) : 0,
+      });
+    }
+    return stats;
   }
 
   /** Test and inspection access to one task record (undefined when missing or expired). */

@@ -23,6 +23,10 @@ class Deque<T> {
     this.length++;
   }
 
+  peekFront(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.head];
+  }
+
   shift(): T | undefined {
     if (this.length === 0) return undefined;
     const item = this.items[this.head];
@@ -73,6 +77,16 @@ export class WorkQueues {
     const id = this.pending.get(circlePk)?.shift();
     if (id !== undefined) this.heldList(workerId, circlePk).push(id);
     return id;
+  }
+
+  /** Ids of a circle waiting to be taken. */
+  depth(circlePk: string): number {
+    return this.pending.get(circlePk)?.length ?? 0;
+  }
+
+  /** The id of a circle taken next (the oldest waiting), if any. */
+  oldest(circlePk: string): QueuedId | undefined {
+    return this.pending.get(circlePk)?.peekFront();
   }
 
   isHeld(workerId: string, circlePk: string, taskId: string): boolean {

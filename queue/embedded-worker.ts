@@ -32,6 +32,11 @@ export interface WorkerContext {
    * result is written, the record is there.
    */
   readonly unwrittenTasks: Map<string, TaskEntry>;
+  /**
+   * Workers taking tasks now (from their first liveness refresh, which starts a worker loop,
+   * until they stop taking): the embedded counterpart of Redis's liveness keys (readiness).
+   */
+  readonly liveWorkers: Set<EmbeddedWorkerConfig>;
   /** Throws once the backend is closing. */
   ensureOpen(): void;
   isClosing(): boolean;
@@ -87,6 +92,7 @@ export class EmbeddedWorker implements WorkerBackend {
 
   async stopTaking(): Promise<void> {
     this.takingStopped = true;
+    this.ctx.liveWorkers.delete(this.config);
     for (const cancel of this.waits) cancel();
   }
 
@@ -143,8 +149,15 @@ export class EmbeddedWorker implements WorkerBackend {
     }
   }
 
-  // In one process a worker cannot die without its backend: nothing to expire or reclaim.
-  async refreshLiveness(): Promise<void> {}
+  // In one process a worker cannot die without its backend: nothing to expire or reclaim;
+  // liveness only tells readiness that this worker takes tasks.
+  async refreshLiveness(): Promise<void> {
+    if (!this.takingStopped && !this.ctx.isClosing()) this.ctx.liveWorkers.add(this.config);
+  }
+
+  async ping(): Promise<void> {
+    this.ctx.ensureOpen();
+  }
 
   async reclaimDead(): Promise<number> {
     return 0;

@@ -2,14 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import type { Logger } from '../log';
 import {
+  ageSeconds,
   BackendUnavailableError,
+  workerReadiness,
   type BackendHealth,
   type DispatchBackend,
   type NewTask,
+  type QueueStats,
 } from './dispatch-backend';
 import { keyBuilder } from './keys';
 import { evalLua } from './lua';
-import { ACK_AND_TAKE_REPLIES, REPLY_QUEUE_TTL_S, SUBMIT_TASKS } from './dispatch-lua';
+import {
+  ACK_AND_TAKE_REPLIES,
+  LIVE_WORKERS,
+  QUEUE_STATS,
+  REPLY_QUEUE_TTL_S,
+  SUBMIT_TASKS,
+} from './dispatch-lua';
 import type { TaskReply } from './task';
 
 type Client = ReturnType<typeof createClient>;
@@ -28,6 +37,19 @@ const START_WAIT_MS = 1500;
 
 function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 2000);
+}
+
+/** `work`, or a rejection naming `what` once `ms` have passed. */
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer ${what} in time`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -168,12 +190,50 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
     async health(): Promise<BackendHealth> {
       if (!client.isReady) return { ok: false, reason: 'redis is not connected' };
       try {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('redis did not answer PING in time')), HEALTH_TIMEOUT_MS);
-        });
-        await Promise.race([client.ping(), timeout]).finally(() => clearTimeout(timer));
+        await withTimeout(client.ping(), HEALTH_TIMEOUT_MS, 'PING');
         return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message };
+      }
+    },
+    async queueStats(circles) {
+      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+      const list = [...new Set(circles)];
+      const stats = new Map<string, QueueStats>();
+      if (list.length === 0) return stats;
+      const flat = await evalLua<(number | string)[]>(
+        client,
+        QUEUE_STATS,
+        list.map((pk) => keys.workQueue(pk)),
+        [keys.task('')],
+      );
+      const now = Date.now();
+      list.forEach((pk, i) => {
+        const depth = Number(flat[2 * i]);
+        stats.set(pk, { depth, oldestAgeSeconds: depth > 0 ? ageSeconds(String(flat[2 * i + 1]), now) : 0 });
+      });
+      return stats;
+    },
+    async readiness(circles): Promise<BackendHealth> {
+      if (!client.isReady) return { ok: false, reason: 'redis is not connected' };
+      const list = [...new Set(circles)];
+      try {
+        if (list.length === 0) {
+          await withTimeout(client.ping(), HEALTH_TIMEOUT_MS, 'PING');
+          return { ok: true };
+        }
+        const live = await withTimeout(
+          evalLua<number[]>(
+            client,
+            LIVE_WORKERS,
+            list.map((pk) => keys.circleWorkers(pk)),
+            [keys.workerAlive('')],
+          ),
+          HEALTH_TIMEOUT_MS,
+          'the worker check',
+        );
+        const served = new Set(list.filter((_, i) => Number(live[i]) > 0));
+        return workerReadiness(list, (pk) => served.has(pk));
       } catch (err) {
         return { ok: false, reason: (err as Error).message };
       }

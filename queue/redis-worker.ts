@@ -338,6 +338,12 @@ export class RedisWorkerBackend implements WorkerBackend {
     return moved;
   }
 
+  async ping(): Promise<void> {
+    if (this.closing) throw new Error('worker backend closed');
+    if (!this.main.isReady) throw new Error('redis is not connected');
+    await this.main.ping();
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.stopTaking();

@@ -119,6 +119,8 @@ export interface WorkerBackend {
   requeue(tasks: readonly HeldTask[]): Promise<number>;
   /** Moves every id in this worker's processing lists back to the front of its queue. */
   requeueAllHeld(): Promise<number>;
+  /** Resolves once the backend answers (the worker's readiness); rejects when it cannot. */
+  ping(): Promise<void>;
   /** Deletes the liveness key and closes connections; idempotent. */
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  */
 import { builtinProp, indexGet, indexSet, unknownProp } from './access';
 import type { Expr, FnDef, Script, Stmt } from './ast';
-import { BUILTINS, isMutator } from './builtins/index';
+import { BUILTINS, isMutator, isUnaccountedMutator } from './builtins/index';
 import { NO_MATCH, type CallCx } from './builtins/registry';
 import {
   BreakSignal,
@@ -26,7 +26,20 @@ import { binaryOp, fnNotFound, strictEqual, toF } from './operators';
 import { constValue, errorToValue, hasLoopSignal } from './compile-helpers';
 import { Decl, type FnScope, type Resolution, resolve } from './resolve';
 import { Frame, GlobalVar, type Op, type Runtime } from './runtime';
-import { checkArrayLen, checkDataSize } from './sizes';
+import {
+  addDelta,
+  checkDataSize,
+  type Container,
+  isContainer,
+  limitArray,
+  limitString,
+  mergeDelta,
+  replaceDelta,
+  reserve,
+  type Sizes,
+  sizesOf,
+  utf8Length,
+} from './sizes';
 import {
   Cell,
   cloneValue,
@@ -60,6 +73,8 @@ export interface CompiledProgram {
 }
 
 const MAX = 9007199254740991;
+/** Elements/characters from which a built-in call's receiver counts as large (see callBuiltin). */
+const LARGE_RECEIVER = 1 << 16;
 const STMT_LIKE = new Set(['if', 'switch', 'while', 'do', 'for', 'block']);
 
 function charge(f: Frame, k: number): void {
@@ -87,13 +102,11 @@ function varNotFound(name: string, pos: Pos): RhaiFailure {
 /** Error (possibly from a binary operator) with the operator's position unless arithmetic. */
 function slowBinary(op: string, a: Value, b: Value, pos: Pos, rt: Runtime): Value {
   try {
+    // `a + b` of two arrays: no copy is made past the element limit
+    if (op === '+' && rt.limited && Array.isArray(a) && Array.isArray(b))
+      limitArray(rt, a.length + b.length, pos);
     const r = binaryOp(op, a, b);
-    if (
-      (typeof r === 'object' || typeof r === 'string') &&
-      (rt.maxString !== Infinity || rt.maxArray !== Infinity || rt.maxMap !== Infinity)
-    ) {
-      checkDataSize(rt, r, pos);
-    }
+    if ((typeof r === 'object' || typeof r === 'string') && rt.limited) checkDataSize(rt, r, pos);
     return r;
   } catch (e) {
     if (e instanceof RhaiFailure && e.kind !== 'ErrorArithmetic') e.at(pos);
@@ -144,10 +157,14 @@ export function callScript(
   const s: unknown[] = new Array(fn.nslots);
   const pc = fn.paramCells;
   for (let i = 0; i < pc.length; i++) s[i] = pc[i] ? new Cell(args[i]) : args[i];
+  // A function that can see outer values (captures, `this`) may return one of them, or a part
+  // of one: the caller gets a copy (value semantics), never the container itself.
+  const sees = th !== undefined || caps.length > 0;
   try {
-    return fn.body(new Frame(s as Value[], rt, th, caps));
+    const v = fn.body(new Frame(s as Value[], rt, th, caps));
+    return sees && typeof v === 'object' ? cloneValue(v) : v;
   } catch (e) {
-    if (e instanceof ReturnSignal) return e.value;
+    if (e instanceof ReturnSignal) return sees && typeof e.value === 'object' ? cloneValue(e.value) : e.value;
     throw wrapCallError(e, fn.name, pos);
   } finally {
     rt.level--;
@@ -279,9 +296,9 @@ class FnCompiler {
     const cost = 1 + vcost + 1 + this.placeCost(s.target);
     const pos = s.pos;
     const constRoot = place.constRoot;
-    const dataCheck = (f: Frame, v: Value) => {
-      if (typeof v === 'object' || typeof v === 'string') checkDataSize(f.rt, v, pos);
-    };
+    const nested = s.target.k === 'index' || s.target.k === 'prop';
+    const rootGet = nested ? this.rootGet(s.target) : undefined;
+    const direct = nested ? this.directElement(s.target) : undefined;
     if (s.op === '=') {
       if (place.isVar) {
         const set = place.set;
@@ -290,8 +307,7 @@ class FnCompiler {
           return undefined;
         }, cost);
       }
-      const { get: _g, set } = place;
-      void _g;
+      const { set } = place;
       return charged((f) => {
         const v = val(f);
         if (constRoot) {
@@ -299,11 +315,20 @@ class FnCompiler {
           if (c !== undefined)
             throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
         }
-        set(f, v);
-        if (f.rt.maxArray !== Infinity || f.rt.maxMap !== Infinity || f.rt.maxString !== Infinity) {
-          dataCheck(f, v);
-          if (s.target.k === 'index' || s.target.k === 'prop') dataCheck(f, this.rootGet(s.target)(f));
+        const rt = f.rt;
+        if (!rt.limited) {
+          set(f, v);
+          return undefined;
         }
+        if (direct) {
+          // `x[k] = v` / `x.k = v` on a variable-held container: accounted by its delta
+          direct(f, v);
+          return undefined;
+        }
+        set(f, v);
+        rt.epoch++;
+        checkDataSize(rt, v, pos);
+        checkDataSize(rt, rootGet!(f), pos);
         return undefined;
       }, cost);
     }
@@ -325,11 +350,12 @@ class FnCompiler {
               return undefined;
             }
           }
-          f.s[slot] = compound(f, op, a, b, pos);
+          f.s[slot] = compound(f, op, a, b, pos, typeof a === 'object' && isContainer(a) ? a : undefined);
           return undefined;
         }, cost);
       }
     }
+    const isVarTarget = s.target.k === 'var';
     return charged((f) => {
       const b = val(f);
       if (constRoot && !place.isVar) {
@@ -338,15 +364,100 @@ class FnCompiler {
           throw fail('ErrorAssignmentToConstant', `Cannot modify constant ${c}`, s.target.pos);
       }
       const a = get(f);
-      const r = compound(f, op, a, b, pos);
-      if (r !== a || !place.isVar) set(f, r);
+      const rt = f.rt;
+      if (!rt.limited || !nested) {
+        // a variable's own container grows in place, accounted against itself
+        const r = compound(f, op, a, b, pos, isVarTarget && isContainer(a) ? a : undefined);
+        if (r !== a || !place.isVar) set(f, r);
+        return undefined;
+      }
+      // an element: `m.n += 1`, `m.list += [x]`, `m.s += "x"`
+      const root = rootGet!(f);
+      const tracked = direct !== undefined && isContainer(root);
+      if (isContainer(a)) {
+        // grown in place: accounted against the root (or checked on its own) before it grows
+        const r = compound(f, op, a, b, pos, tracked ? (root as Container) : undefined);
+        set(f, r);
+        if (!tracked) checkDataSize(rt, root, pos);
+        return undefined;
+      }
+      const r = compound(f, op, a, b, pos, undefined);
+      if (tracked) {
+        if (typeof a === 'string' || typeof r === 'string' || isContainer(r))
+          reserve(rt, root as Container, root as Container, replaceDelta(a, r, rt), pos);
+        set(f, r);
+        return undefined;
+      }
+      set(f, r);
+      rt.epoch++;
+      checkDataSize(rt, root, pos);
       return undefined;
     }, cost);
   }
 
+  /**
+   * For `x[k] = v` / `x.k = v` where `x` is a variable holding an array or map: an op that
+   * sets the element and accounts the change (new minus old) against `x`'s cached size,
+   * before setting it. Anything else (strings, bit fields, deeper places) falls back to
+   * set-then-check-the-root.
+   */
+  private directElement(target: Expr): ((f: Frame, v: Value) => void) | undefined {
+    if ((target.k !== 'index' && target.k !== 'prop') || target.target.k !== 'var') return undefined;
+    const rootPlace = this.varPlace(target.target);
+    const pos = target.pos;
+    const safe = target.safe;
+    const setRoot = rootPlace.set;
+    const getRoot = rootPlace.get;
+    if (target.k === 'prop') {
+      const name = target.name;
+      return (f, v) => {
+        const c = getRoot(f);
+        if (safe && c === undefined) return;
+        if (!(c instanceof Map)) throw unknownProp(name, c, pos);
+        const rt = f.rt;
+        const d = c.has(name) ? replaceDelta(c.get(name), v, rt) : addDelta(v, 0, 1, utf8Length(name), rt);
+        reserve(rt, c, c, d, pos);
+        c.set(name, v);
+      };
+    }
+    const [idx] = this.expr(target.index);
+    return (f, v) => {
+      const c = getRoot(f);
+      if (safe && c === undefined) return;
+      const k = idx(f);
+      const rt = f.rt;
+      if (Array.isArray(c) || c instanceof Map) {
+        const old = Array.isArray(c) ? indexGet(c, k, pos) : undefined; // bounds/type errors first
+        let d: Sizes;
+        if (Array.isArray(c)) d = replaceDelta(old, v, rt);
+        else {
+          const key = typeof k === 'string' ? k : k instanceof RChar ? k.c : undefined;
+          if (key === undefined) {
+            indexSet(c, k, v, pos); // the type error
+            return;
+          }
+          d = c.has(key) ? replaceDelta(c.get(key), v, rt) : addDelta(v, 0, 1, utf8Length(key), rt);
+        }
+        reserve(rt, c, c, d, pos);
+        indexSet(c, k, v, pos);
+        return;
+      }
+      const n = indexSet(c, k, v, pos);
+      if (n !== c) setRoot(f, n);
+      checkDataSize(rt, n, pos);
+    };
+  }
+
+  /**
+   * The value of the variable (or `this`) a place like `x.a[1].b` starts from, read again
+   * after a change to check it whole. For a place rooted in any other expression (a call's
+   * result, a literal) the change went to a temporary: a value nothing keeps, so undefined
+   * (and the expression is not evaluated twice).
+   */
   private rootGet(e: Expr): Op {
     let root = e;
     while (root.k === 'index' || root.k === 'prop') root = root.target;
+    if (root.k !== 'var' && root.k !== 'this') return () => undefined;
     return this.place(root).get;
   }
 
@@ -400,7 +511,7 @@ class FnCompiler {
         const t = this.place(e.target);
         const { name, pos, safe } = e;
         return {
-          get: (f) => propGet(t.get(f), name, pos, safe),
+          get: (f) => propGet(t.get(f), name, pos, safe, f.rt),
           set: (f, v) => {
             const c = t.get(f);
             if (safe && c === undefined) return;
@@ -611,7 +722,9 @@ class FnCompiler {
         const [t, tc] = this.expr(e.target);
         const { name, pos, safe } = e;
         return [
-          value ? (f) => cloneIfObj(propGet(t(f), name, pos, safe)) : (f) => propGet(t(f), name, pos, safe),
+          value
+            ? (f) => cloneIfObj(propGet(t(f), name, pos, safe, f.rt))
+            : (f) => propGet(t(f), name, pos, safe, f.rt),
           1 + tc,
         ];
       }
@@ -1087,6 +1200,7 @@ class FnCompiler {
     if (b && n > 0 && (e.args[0].k === 'var' || e.args[0].k === 'this')) {
       // Built-in mutators called as f(var, ...) still mutate the variable.
       const place = this.place(e.args[0]);
+      const isVarArg = e.args[0].k === 'var';
       const rest = args.slice(1);
       return [
         (f) => {
@@ -1101,8 +1215,17 @@ class FnCompiler {
               pos,
             );
           }
-          const r = pc.callBuiltin(f, name, b, all, pos);
+          const rt = f.rt;
+          if (!rt.limited) {
+            const r = pc.callBuiltin(f, name, b, all, pos);
+            if (all[0] !== recv) place.set(f, all[0]);
+            return r;
+          }
+          const ep = rt.epoch;
+          const r = pc.callBuiltin(f, name, b, all, pos, isVarArg && isContainer(recv) ? recv : undefined);
           if (all[0] !== recv) place.set(f, all[0]);
+          if (rt.epoch !== ep && isContainer(recv) && all.some((x) => x instanceof FnPtr))
+            checkDataSize(rt, place.get(f), pos);
           return r;
         },
         cost,
@@ -1149,7 +1272,7 @@ class FnCompiler {
           const all = evalArgs(f);
           const fp = all[0];
           if (!(fp instanceof FnPtr)) throw fnNotFound('curry', all).at(pos);
-          return new FnPtr(fp.name, [...fp.curried, ...all.slice(1)], fp.closure, fp.captures);
+          return curried(f.rt, fp, all.slice(1), pos);
         };
       case 'print':
       case 'debug':
@@ -1192,57 +1315,110 @@ class FnCompiler {
     const cost = 2 + tcost + acost;
     const isPlace =
       e.target.k === 'var' || e.target.k === 'this' || e.target.k === 'index' || e.target.k === 'prop';
+    // size accounting (only when the run has data-size limits)
+    const isVarTarget = e.target.k === 'var';
+    const nested = e.target.k === 'index' || e.target.k === 'prop';
+    const rootGet = nested ? this.rootGet(e.target) : undefined;
+    const parentGet = this.parentOfElement(e.target);
+    /** The call itself; `root` as in CallCx. */
+    const invoke = (f: Frame, recv: Value, av: Value[], root: Container | undefined): Value => {
+      // Function pointer methods
+      if (recv instanceof FnPtr) {
+        if (name === 'call') return pc.callPtr(f, recv, av, undefined, pos);
+        if (name === 'curry') return curried(f.rt, recv, av, pos);
+      }
+      if (name === 'call' && n >= 1 && av[0] instanceof FnPtr) {
+        const cell = place.cell?.(f) ?? new Cell(recv);
+        const r = pc.callPtr(f, av[0], av.slice(1), cell, pos);
+        if (isPlace && !place.cell?.(f) && cell.v !== recv) writeBack(f, cell.v);
+        return r;
+      }
+      if (recv instanceof Map) {
+        const prop = recv.get(name);
+        if (prop instanceof FnPtr) {
+          const cell = new Cell(recv);
+          const r = pc.callPtr(f, prop, av, cell, pos);
+          if (isPlace && cell.v !== recv) writeBack(f, cell.v);
+          return r;
+        }
+      }
+      if (sf) {
+        const shared = place.cell?.(f);
+        const cell = shared ?? new Cell(recv);
+        const r = callScript(sf, av, cell, f.rt, pos);
+        if (isPlace && !shared && cell.v !== recv) writeBack(f, cell.v);
+        return r;
+      }
+      if (b) {
+        const all = [recv, ...av];
+        if (isPlace && place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
+          throw fail(
+            'ErrorNonPureMethodCallOnConstant',
+            `Non-pure method '${name}' cannot be called on constant`,
+            pos,
+          );
+        }
+        const r = pc.callBuiltin(f, name, b, all, pos, root);
+        if (isPlace && all[0] !== recv) {
+          // a string method's new value replaces an element: accounted like `m.s = …`
+          if (root !== undefined && root !== recv && f.rt.limited)
+            reserve(f.rt, root, root, replaceDelta(recv, all[0], f.rt), pos);
+          writeBack(f, all[0]);
+        }
+        return r;
+      }
+      throw fnNotFound(name, [recv, ...av]).at(pos);
+    };
+    /** A new value written into the place (an element of a container when `nested`). */
+    const writeBack = (f: Frame, v: Value): void => {
+      place.set(f, v);
+      if (nested && f.rt.limited) f.rt.epoch++;
+    };
     return [
       (f) => {
         const recv = place.get(f);
         if (safe && recv === undefined) return undefined;
         const av = new Array<Value>(n);
         for (let i = 0; i < n; i++) av[i] = args[i](f);
-        // Function pointer methods
-        if (recv instanceof FnPtr) {
-          if (name === 'call') return pc.callPtr(f, recv, av, undefined, pos);
-          if (name === 'curry')
-            return new FnPtr(recv.name, [...recv.curried, ...av], recv.closure, recv.captures);
+        const rt = f.rt;
+        if (!rt.limited) return invoke(f, recv, av, undefined);
+        let root: Container | undefined;
+        if (isVarTarget) root = isContainer(recv) ? recv : undefined;
+        else if (parentGet) {
+          const parent = parentGet(f);
+          if (parent !== undefined && (isContainer(recv) || typeof recv === 'string')) root = parent;
         }
-        if (name === 'call' && n >= 1 && av[0] instanceof FnPtr) {
-          const cell = place.cell?.(f) ?? new Cell(recv);
-          const r = pc.callPtr(f, av[0], av.slice(1), cell, pos);
-          if (isPlace && !place.cell?.(f) && cell.v !== recv) place.set(f, cell.v);
-          return r;
+        const ep = rt.epoch;
+        const r = invoke(f, recv, av, root);
+        if (rt.epoch !== ep) {
+          // something changed without being accounted: the variable's whole value is checked
+          if (nested) checkDataSize(rt, rootGet!(f), pos);
+          else if (sf || !b || av.some((x) => x instanceof FnPtr) || recv instanceof Map)
+            checkDataSize(rt, place.get(f), pos);
         }
-        if (recv instanceof Map) {
-          const prop = recv.get(name);
-          if (prop instanceof FnPtr) {
-            const cell = new Cell(recv);
-            const r = pc.callPtr(f, prop, av, cell, pos);
-            if (isPlace && cell.v !== recv) place.set(f, cell.v);
-            return r;
-          }
-        }
-        if (sf) {
-          const shared = place.cell?.(f);
-          const cell = shared ?? new Cell(recv);
-          const r = callScript(sf, av, cell, f.rt, pos);
-          if (isPlace && !shared && cell.v !== recv) place.set(f, cell.v);
-          return r;
-        }
-        if (b) {
-          const all = [recv, ...av];
-          if (isPlace && place.constRoot && isMutator(name, recv) && place.constRoot(f) !== undefined) {
-            throw fail(
-              'ErrorNonPureMethodCallOnConstant',
-              `Non-pure method '${name}' cannot be called on constant`,
-              pos,
-            );
-          }
-          const r = pc.callBuiltin(f, name, b, all, pos);
-          if (isPlace && all[0] !== recv) place.set(f, all[0]);
-          return r;
-        }
-        throw fnNotFound(name, [recv, ...av]).at(pos);
+        return r;
       },
       cost,
     ];
+  }
+
+  /**
+   * For a method target `x.k` / `x[i]` where `x` is a variable: an op giving `x`'s value when
+   * the target is one of its elements (x a map, or an array indexed), else undefined.
+   */
+  private parentOfElement(target: Expr): ((f: Frame) => Container | undefined) | undefined {
+    if ((target.k !== 'index' && target.k !== 'prop') || target.target.k !== 'var') return undefined;
+    const get = this.varPlace(target.target).get;
+    if (target.k === 'prop') {
+      return (f) => {
+        const v = get(f);
+        return v instanceof Map ? v : undefined;
+      };
+    }
+    return (f) => {
+      const v = get(f);
+      return isContainer(v) ? v : undefined;
+    };
   }
 }
 
@@ -1252,16 +1428,24 @@ function sum(cs: readonly Compiled[]): number {
   return s;
 }
 
+/** `fp.curry(args…)`: the curried values count toward the size limits like array elements. */
+function curried(rt: Runtime, fp: FnPtr, args: readonly Value[], pos: Pos): FnPtr {
+  const r = new FnPtr(fp.name, [...fp.curried, ...args], fp.closure, fp.captures);
+  if (rt.limited) checkDataSize(rt, r, pos);
+  return r;
+}
+
 /** Property read: map field lookup (missing → unit) or a built-in getter. */
-function propGet(c: Value, name: string, pos: Pos, safe: boolean): Value {
+function propGet(c: Value, name: string, pos: Pos, safe: boolean, rt: Runtime): Value {
   if (c instanceof Map) return c.get(name);
   if (safe && c === undefined) return undefined;
   const p = builtinProp(c, name);
   if (p) return p.v;
   const b = BUILTINS[name];
-  if (b && c !== undefined) {
+  // a getter reads: `a.pop` is not a call of the mutator `pop`
+  if (b && c !== undefined && !isMutator(name, c)) {
     try {
-      return b([c], NO_CX);
+      return b([c], propCx(rt, pos));
     } catch (e) {
       if (e !== NO_MATCH) throw e;
     }
@@ -1269,36 +1453,44 @@ function propGet(c: Value, name: string, pos: Pos, safe: boolean): Value {
   throw unknownProp(name, c, pos);
 }
 
-const NO_CX: CallCx = {
-  rt: undefined as unknown as Runtime,
-  pos: NO_POS,
-  callFn: () => {
-    throw NO_MATCH;
-  },
-  fnArity: () => undefined,
-  hasScriptFn: () => false,
-};
+/** Context of a built-in used as a property getter (`s.len`): no callbacks. */
+function propCx(rt: Runtime, pos: Pos): CallCx {
+  return {
+    rt,
+    pos,
+    root: undefined,
+    callFn: () => {
+      throw NO_MATCH;
+    },
+    fnArity: () => undefined,
+    hasScriptFn: () => false,
+  };
+}
 
-function compound(f: Frame, op: string, a: Value, b: Value, pos: Pos): Value {
-  // `+=` on arrays appends, on maps merges (in place); elsewhere `x = x op y`.
+/**
+ * `a op= b`. `+=` on arrays appends, on maps merges (in place, accounted before growing:
+ * against `root`, the variable-held container `a` is or belongs to, when known); elsewhere
+ * `x = x op y`.
+ */
+function compound(f: Frame, op: string, a: Value, b: Value, pos: Pos, root: Container | undefined): Value {
+  const rt = f.rt;
   if (op === '+') {
     if (Array.isArray(a)) {
-      if (Array.isArray(b)) {
-        for (const x of b) a.push(x);
-        checkDataSize(f.rt, a, pos);
-      } else {
-        a.push(b);
-        checkArrayLen(f.rt, a, pos);
-        if (typeof b === 'object') checkDataSize(f.rt, a, pos);
-      }
+      if (rt.limited) reserve(rt, a, root, Array.isArray(b) ? sizesOf(b, rt) : addDelta(b, 1, 0, 0, rt), pos);
+      if (Array.isArray(b)) for (const x of b) a.push(x);
+      else a.push(b);
       return a;
     }
     if (a instanceof Map && b instanceof Map) {
+      if (rt.limited) reserve(rt, a, root, mergeDelta(a, b, false, rt), pos);
       for (const [k, v] of b) a.set(k, v);
-      checkDataSize(f.rt, a, pos);
       return a;
     }
-    if (typeof a === 'string') return f.rt.checkString(a + display(b), pos);
+    if (typeof a === 'string') {
+      const t = display(b);
+      if (rt.limited) limitString(rt, a.length + t.length, pos);
+      return rt.checkString(a + t, pos);
+    }
   }
   try {
     const r = binaryOp(op, a, b);
@@ -1399,23 +1591,48 @@ export class ProgramCompiler {
     throw fnNotFound(fp.name, all).at(pos);
   }
 
-  callBuiltin(f: Frame, name: string, b: (a: Value[], cx: CallCx) => Value, args: Value[], pos: Pos): Value {
-    const cx = this.cx(f, pos);
+  /**
+   * Call a built-in. `root`: the variable-held container `args[0]` is or belongs to (CallCx).
+   * A container mutator that does not account its size change bumps the size epoch.
+   */
+  callBuiltin(
+    f: Frame,
+    name: string,
+    b: (a: Value[], cx: CallCx) => Value,
+    args: Value[],
+    pos: Pos,
+    root?: Container,
+  ): Value {
+    const cx = this.cx(f, pos, root);
+    const rt = f.rt;
+    // one call on a large receiver (`replace` on 1 MB) is far more than one operation's work:
+    // the deadline is looked at before it, not only every few thousand operations
+    const a0 = args[0];
+    if (
+      (typeof a0 === 'string' || Array.isArray(a0) ? a0.length : a0 instanceof Map ? a0.size : 0) >
+      LARGE_RECEIVER
+    )
+      rt.checkClock(pos);
+    const bump = rt.limited && isUnaccountedMutator(name, args[0]);
+    if (bump) rt.epoch++;
     try {
       return b(args, cx);
     } catch (e) {
       if (e === NO_MATCH) throw fnNotFound(name, args).at(pos);
       if (e instanceof RhaiFailure) e.at(pos);
       throw e;
+    } finally {
+      if (bump) rt.epoch++;
     }
   }
 
-  private cx(f: Frame, pos: Pos): CallCx {
+  private cx(f: Frame, pos: Pos, root?: Container): CallCx {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the returned object's methods need the compiler
     const pc = this;
     return {
       rt: f.rt,
       pos,
+      root,
       callFn: (fp, args, th) => {
         charge(f, 1);
         return pc.callPtr(f, fp, args, th, pos);

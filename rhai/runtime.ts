@@ -54,6 +54,12 @@ export class Runtime {
   readonly maxString: number;
   readonly maxArray: number;
   readonly maxMap: number;
+  /** true when any data-size limit is set (size accounting is skipped otherwise) */
+  readonly limited: boolean;
+  /** last known sizes of variable-held containers (see sizes.ts) */
+  readonly sizeCache = new WeakMap<object, { a: number; m: number; s: number; epoch: number }>();
+  /** bumped by every container mutation that sizes.ts did not account for */
+  epoch = 0;
   private readonly deadline: number;
   private readonly checkEvery: number;
   /** incremented to name anonymous functions */
@@ -69,6 +75,7 @@ export class Runtime {
     this.maxString = limits.maxStringSize > 0 ? limits.maxStringSize : Infinity;
     this.maxArray = limits.maxArraySize > 0 ? limits.maxArraySize : Infinity;
     this.maxMap = limits.maxMapSize > 0 ? limits.maxMapSize : Infinity;
+    this.limited = this.maxString !== Infinity || this.maxArray !== Infinity || this.maxMap !== Infinity;
     this.deadline = limits.deadlineMs > 0 ? Date.now() + limits.deadlineMs : Infinity;
     this.checkEvery = Math.max(1, limits.deadlineCheckOps ?? CHECK_EVERY);
     this.limit = Math.min(this.maxOps, this.checkEvery);
@@ -83,8 +90,15 @@ export class Runtime {
     this.limit = Math.min(this.maxOps, this.ops + this.checkEvery);
   }
 
+  /** The deadline alone (for long built-in work between two operation charges). */
+  checkClock(pos?: Pos): void {
+    if (this.deadline !== Infinity && Date.now() > this.deadline) {
+      throw fail('ErrorTerminated', 'Script terminated', pos);
+    }
+  }
+
   checkString(s: string, pos?: Pos): string {
-    if (s.length > this.maxString / 3 && byteLength(s) > this.maxString) {
+    if (s.length > this.maxString / 3 && (s.length > this.maxString || byteLength(s) > this.maxString)) {
       throw fail('ErrorDataTooLarge', 'Length of string too large', pos);
     }
     return s;

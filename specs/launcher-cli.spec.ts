@@ -8,6 +8,10 @@ import { stripeSignatureHeader } from '../webhooks/stripe-signature';
 import { buildOnce, killAll, launch, type Run } from './support/cli';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { chooseTransport } from '../transport/listener';
+
+/** What `--transport auto` picks on this Node (uws where its binary loads). */
+const AUTO_TRANSPORT = chooseTransport('auto').name;
 
 const A = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 const B = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
@@ -87,8 +91,17 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
   it('authenticates with a wallet signature and plays scripts in two circles; a third is 404', async () => {
     const data = dataDir();
     const { run, url } = await started(['-k', A, '-c', B, '--auth'], {}, data);
-    // the table says where the data lives
-    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+/${A}\\s+embedded \\(${data}\\)`));
+    // the startup lines name each circle, the URL pattern and where the data lives
+    const lines = run.stdout().trim().split('\n');
+    expect(lines).toEqual([
+      `circle     ${A}`,
+      `circle     ${B}`,
+      `url        ${url}/<circle>`,
+      `backend    embedded (${data})`,
+      `transport  ${AUTO_TRANSPORT}`,
+      `listening on ${url}`,
+    ]);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
     const a = await authenticatedPlay(url, A, 'let x = 40; x + 2');
     expect(a.output).toBe('42');
     const b = await authenticatedPlay(url, B, '`${CONTEXT_ID} ${CALLER_ID}`');
@@ -244,8 +257,10 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
 
   it('without -k generates a development circle and serves it', async () => {
     const { run, url } = await started([]);
-    const [, pk] = run.stdout().match(/generated a development circle ([0-9a-f]{66})/)!;
-    expect(run.stdout()).toContain(`${url}/${pk}`);
+    expect(run.stdout()).toContain('no -k given: serving a generated development circle\n');
+    const [, pk] = run.stdout().match(/^circle +([0-9a-f]{66})$/m)!;
+    expect(run.stdout()).toContain(`url        ${url}/<circle>\n`);
+    for (const line of run.stdout().split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     const c = await RpcClient.connect(`${url}/${pk}`);
     expect((await c.call('play', ['CONTEXT_ID'])).output).toBe(pk);
     await c.close();
@@ -262,7 +277,8 @@ describe('circles-launcher with --redis-url', () => {
 
   it('runs end to end through Redis and leaves no worker behind on SIGTERM', async () => {
     const { run, url } = await started(['-k', A, '--redis-url', redis.url, '--auth']);
-    expect(run.stdout()).toMatch(new RegExp(`${A}\\s+ws://\\S+\\s+${redis.url.replace(/[/.]/g, '\\$&')}`));
+    expect(run.stdout()).toContain(`circle     ${A}\n`);
+    expect(run.stdout()).toContain(`backend    ${redis.url}\n`);
     const r = await authenticatedPlay(url, A, 'store_set("n", 7); store_get("n") * 6');
     expect(r.output).toBe('42');
     const client = createClient({ url: redis.url });

@@ -244,3 +244,155 @@ describe('JSON conversion', () => {
     expect(errorKind('9223372036854775807 * 2')).toBe('ErrorArithmetic');
   });
 });
+
+describe('size limits hold for every built-in that creates or grows a value (issue 13)', () => {
+  /** Small limits so each bomb is cheap to set off. */
+  const SMALL = { maxArraySize: 1000, maxMapSize: 1000, maxStringSize: 10_000 };
+  const ARRAY = 'Size of array/BLOB too large';
+  const MAP = 'Size of object map too large';
+  const STRING = 'Length of string too large';
+
+  /** The run's error as `kind: message` without the position suffix. */
+  function tooLarge(src: string, limits: object = SMALL, bindings = {}): string {
+    const r = evaluate(src, bindings, { ...RHAI_DEFAULT_LIMITS, ...limits });
+    if (r.ok) return `ok: ${r.output.slice(0, 80)}`;
+    return `${r.error.kind}: ${r.error.message.replace(/ \(line \d+, position \d+\)$/, '')}`;
+  }
+  const bomb = (n: number, c = 'a') => `let s = ""; s.pad(${n}, "${c}");`;
+
+  it.each([
+    ['to_chars()', `${bomb(5000)} s.to_chars()`],
+    ['chars()', `${bomb(5000)} s.chars()`],
+    ['split("")', `${bomb(5000)} s.split("")`],
+    ['split(sep)', `${bomb(5000)} s.split("a")`],
+    ['split(sep, max)', `${bomb(5000)} s.split("a", 4000)`],
+    ['split_rev(sep)', `${bomb(5000, ',')} s.split_rev(",")`],
+    ['split_rev(sep, max)', `${bomb(5000, ',')} s.split_rev(",", 4000)`],
+    ['split() on whitespace', `let s = ""; s.pad(9000, " a"); s.split()`],
+  ])('%s of a long string past the array limit is ErrorDataTooLarge', (_name, src) => {
+    expect(tooLarge(src)).toBe(`ErrorDataTooLarge: ${ARRAY}`);
+  });
+
+  it('splits that stay within the limit still work', () => {
+    expect(value('"a,b,c".split(",", 2)')).toEqual(['a', 'b,c']);
+    expect(value('"a,b,c".split_rev(",", 2)')).toEqual(['c', 'a,b']);
+    expect(value('"a,b,c".split_rev(",")')).toEqual(['c', 'b', 'a']);
+    expect(value(`${bomb(900)} s.to_chars().len()`, {}, SMALL)).toBe(900);
+  });
+
+  it('map keys count toward the string limit (literal, index, property, set, mixin)', () => {
+    const key = 'let k = ""; k.pad(6000, "k");';
+    expect(tooLarge(`${key} let m = #{}; m[k] = 1; m[k + "2"] = 2;`)).toBe(`ErrorDataTooLarge: ${STRING}`);
+    expect(tooLarge(`${key} let m = #{}; m.set(k, 1); m.set(k + "2", 2);`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+    expect(tooLarge(`${key} let m = #{}; m[k] = 1; let n = #{}; n[k + "2"] = 2; m.mixin(n);`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+    expect(tooLarge(`${key} let m = #{}; m[k] = 1; let n = #{}; n[k + "2"] = 2; m += n;`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+    expect(tooLarge(`${key} let m = #{}; m[k] = 1; let a = [m, m];`)).toBe(`ErrorDataTooLarge: ${STRING}`);
+    const long = 'x'.repeat(6000);
+    expect(tooLarge(`#{"${long}": 1, "${long}y": 2}`)).toBe(`ErrorDataTooLarge: ${STRING}`);
+    // within the limit: fine
+    expect(value(`${key} let m = #{}; m[k] = 1; m.len()`, {}, SMALL)).toBe(1);
+  });
+
+  it('strings pushed into an array count toward the string limit', () => {
+    expect(tooLarge(`${bomb(1000, 'x')} let a = []; for i in 0..20 { a.push(s); }`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+    expect(tooLarge(`${bomb(1000, 'x')} let a = []; for i in 0..20 { a += s; }`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+    expect(tooLarge(`${bomb(1000, 'x')} let a = []; for i in 0..20 { a.insert(0, s); }`)).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+  });
+
+  it('growing an element of a variable checks the whole variable', () => {
+    expect(tooLarge('let a = [[], []]; for i in 0..600 { a[0].push(i); a[1].push(i); }')).toBe(
+      `ErrorDataTooLarge: ${ARRAY}`,
+    );
+    expect(tooLarge('let m = #{a: [], b: []}; for i in 0..600 { m.a.push(i); m.b += i; }')).toBe(
+      `ErrorDataTooLarge: ${ARRAY}`,
+    );
+    expect(
+      tooLarge('let m = #{a: "", b: ""}; for i in 0..600 { m.a += "xxxxxxxxxx"; m.b.append("xxxxxxxxxx"); }'),
+    ).toBe(`ErrorDataTooLarge: ${STRING}`);
+    expect(tooLarge('let a = [[1], [2]]; a.map(|| { this.pad(800, 0); 0 })')).toBe(
+      `ErrorDataTooLarge: ${ARRAY}`,
+    );
+    expect(tooLarge('let a = [#{}, #{}]; for i in 0..600 { a[0]["k" + i] = i; a[1]["k" + i] = i; }')).toBe(
+      `ErrorDataTooLarge: ${MAP}`,
+    );
+  });
+
+  it('keys() / values() / curry() cannot build past the limits', () => {
+    const big = 'let m = #{}; for i in 0..1500 { m["k" + i] = i; }';
+    expect(tooLarge(`${big} m.keys()`, { ...SMALL, maxMapSize: 2000 })).toBe(`ErrorDataTooLarge: ${ARRAY}`);
+    expect(tooLarge(`${big} m.values()`, { ...SMALL, maxMapSize: 2000 })).toBe(`ErrorDataTooLarge: ${ARRAY}`);
+    expect(tooLarge('let f = Fn("x"); for i in 0..2000 { f = f.curry(i); }')).toBe(
+      `ErrorDataTooLarge: ${ARRAY}`,
+    );
+  });
+
+  it('results that can outgrow their input are checked (case mapping, debug form, JSON)', () => {
+    // 'ΐ' (2 bytes) upper-cases to three code points (6 bytes)
+    expect(tooLarge('let s = ""; s.pad(4000, "ΐ"); s.to_upper()')).toBe(`ErrorDataTooLarge: ${STRING}`);
+    expect(tooLarge('let s = ""; s.pad(4000, "ΐ"); s.make_upper(); s')).toBe(`ErrorDataTooLarge: ${STRING}`);
+    // a control character's debug form is `\u{1}`
+    expect(tooLarge('let s = ""; s.pad(4000, "\\x01"); s.to_debug()')).toBe(`ErrorDataTooLarge: ${STRING}`);
+    expect(tooLarge('let s = ""; s.pad(4000, "\\x01"); #{s: s}.to_json()')).toBe(
+      `ErrorDataTooLarge: ${STRING}`,
+    );
+  });
+
+  it('replace() whose result would not even fit in a JS string fails as too large', () => {
+    const src = 'let s = ""; s.pad(1000000, "a"); let t = ""; t.pad(1000, "b"); s.replace("a", t); s.len()';
+    expect(tooLarge(src, { maxStringSize: 1 << 20 })).toBe(`ErrorDataTooLarge: ${STRING}`);
+  });
+
+  it('pad() to exactly the string limit is allowed (Rhai allows exactly N)', () => {
+    expect(value('let s = ""; s.pad(10000, "y"); s.len()', {}, SMALL)).toBe(10000);
+    expect(tooLarge('let s = ""; s.pad(10001, "y"); s.len()')).toBe(`ErrorDataTooLarge: ${STRING}`);
+  });
+
+  it('store_keys() past the array limit fails before copying', () => {
+    const store = memoryStore(Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}`, i])));
+    expect(tooLarge('store_keys()', SMALL, { store })).toBe(`ErrorDataTooLarge: ${ARRAY}`);
+    expect(value('store_keys("k14").len()', { store }, SMALL)).toBe(111);
+  });
+
+  it('growing a variable costs what is added, not its whole size (no O(n²) under limits)', () => {
+    // each of these took 5–60 s before, past the sandbox's 5 s deadline
+    for (const src of [
+      'let a = []; a.pad(50000, 0); for i in 0..50000 { a[i] = "xx"; } a.len()',
+      'let a = []; for i in 0..50000 { a.push([i]); } a.len()',
+      'let m = #{}; for i in 0..50000 { m["k" + i] = "v"; } m.len()',
+      'let m = #{list: []}; for i in 0..50000 { m.list.push(i); } m.list.len()',
+    ]) {
+      const r = evaluate(src, {}, SANDBOX_LIMITS);
+      expect([src, r.ok ? r.output : r.error.kind]).toEqual([src, '50000']);
+    }
+  });
+
+  it('a built-in on a large value looks at the deadline first (1 MB replace() in a loop stops in time)', () => {
+    const t0 = Date.now();
+    const r = evaluate(
+      'let s = ""; s.pad(1000000, "a"); loop { s.replace("a", "b"); s.replace("b", "a"); }',
+      {},
+      { ...SANDBOX_LIMITS, deadlineMs: 500 },
+    );
+    expect(!r.ok && r.error.kind).toBe('ErrorTerminated');
+    expect(Date.now() - t0).toBeLessThan(3000); // was minutes: the clock was read every 16,384 operations
+  });
+
+  it('values stay copies: a closure or callback never hands out a container it can see', () => {
+    expect(value('let inner = [1]; let f = || inner; let b = f.call(); b.push(2); inner')).toEqual([1]);
+    expect(value('let a = [[1]]; let b = a.map(|x| { x.push(3); x }); a')).toEqual([[1]]);
+    expect(value('let a = [[1]]; let b = a.reduce(|acc, x| x); b.push(2); a')).toEqual([[1]]);
+    expect(value('let a = [[1], [2]]; a.sort(|x, y| { x.push(9); 0 }); a')).toEqual([[1], [2]]);
+  });
+});

@@ -1,4 +1,13 @@
-import { handleFrame, type Respond, type RpcCall, type RpcHandler } from '../rpc/core';
+import {
+  DEFAULT_MAX_BATCH,
+  handleFrame,
+  MAX_FRAME_REPLY_BYTES,
+  type FrameLimits,
+  type Respond,
+  type RpcCall,
+  type RpcHandler,
+} from '../rpc/core';
+import { jsonDepth, MAX_JSON_DEPTH } from '../rpc/json-limits';
 import { RpcErrorCode, rpcError } from '../rpc/errors';
 import { parseParams } from '../rpc/params';
 
@@ -25,15 +34,17 @@ class ExampleMethods implements RpcHandler {
       case 'later':
         this.later.push(respond);
         return;
+      case 'big':
+        return respond({ result: 'x'.repeat(p?.[0] ?? 100_000) });
       default:
         return respond({ error: rpcError(RpcErrorCode.MethodNotFound) });
     }
   }
 }
 
-function run(text: string, methods = new ExampleMethods()): unknown[] {
+function run(text: string, methods = new ExampleMethods(), limits?: FrameLimits): unknown[] {
   const sent: unknown[] = [];
-  handleFrame(text, methods, (t) => sent.push(JSON.parse(t)));
+  handleFrame(text, methods, (t) => sent.push(JSON.parse(t)), limits);
   return sent;
 }
 
@@ -242,5 +253,121 @@ describe('method params', () => {
     expect(r.error.code).toBe(-32602);
     const issues = (r.error.data as { issues: { path: string }[] }).issues;
     expect(issues.map((i) => i.path)).toContain(path);
+  });
+});
+
+describe('hostile frames (issue 13)', () => {
+  const call = (method: string, id: number, params: unknown = [1]) =>
+    JSON.stringify({ jsonrpc: '2.0', method, params, id });
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+  it('measures JSON depth without recursion, ignoring brackets inside strings', () => {
+    expect(jsonDepth('{"a":[1,{"b":[]}]}')).toBe(4);
+    expect(jsonDepth('"[[[[" ')).toBe(0);
+    expect(jsonDepth('["\\", "\\"", "[[["]')).toBe(1);
+    expect(jsonDepth(deep(1_000_000), 64)).toBe(65); // stops early
+    expect(jsonDepth(Buffer.from('{"x":[[["é"]]]}'))).toBe(4);
+  });
+
+  it('a frame nested deeper than MAX_JSON_DEPTH is one -32600 naming the limit, nothing evaluated', () => {
+    const m = new ExampleMethods();
+    const params = JSON.parse(deep(MAX_JSON_DEPTH)); // + the request object: one level too many
+    const [out] = run(call('sum', 1, params), m) as any[];
+    expect(out).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: 'Invalid Request',
+        data: { limit: 64, reason: 'JSON nested deeper than 64 levels' },
+      },
+    });
+    expect(m.calls).toEqual([]);
+    // exactly at the limit is fine
+    expect(run(call('get_data', 2, JSON.parse(deep(MAX_JSON_DEPTH - 1))))).toEqual([
+      { jsonrpc: '2.0', id: 2, result: ['hello', 5] },
+    ]);
+  });
+
+  it('100,000 levels (in params, in a batch, unterminated) never overflow the stack', () => {
+    for (const text of [
+      `{"jsonrpc":"2.0","method":"sum","id":1,"params":${deep(100_000)}}`,
+      `[${deep(100_000)}]`,
+      '{'.repeat(500_000),
+      `[{"jsonrpc":"2.0","method":"sum","id":1,"params":[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}]}]`,
+    ]) {
+      const out = run(text) as any[];
+      expect(out).toHaveLength(1);
+      expect(out[0].error).toMatchObject({ code: -32600, data: { limit: MAX_JSON_DEPTH } });
+    }
+  });
+
+  it(`a batch over maxBatch (default ${DEFAULT_MAX_BATCH}) is one -32600 naming the limit, no member run`, () => {
+    const m = new ExampleMethods();
+    const members = (n: number) => `[${Array.from({ length: n }, (_, i) => call('sum', i)).join(',')}]`;
+    const [out] = run(members(DEFAULT_MAX_BATCH + 1), m) as any[];
+    expect(out).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: 'Invalid Request',
+        data: {
+          limit: DEFAULT_MAX_BATCH,
+          reason: `batch of ${DEFAULT_MAX_BATCH + 1} requests; at most ${DEFAULT_MAX_BATCH} (--max-batch)`,
+        },
+      },
+    });
+    expect(m.calls).toEqual([]);
+    expect((run(members(DEFAULT_MAX_BATCH), m)[0] as unknown[]).length).toBe(DEFAULT_MAX_BATCH);
+    // the handler's limit (a session's --max-batch), or the caller's
+    const small = Object.assign(new ExampleMethods(), { maxBatch: 3 });
+    expect((run(members(4), small)[0] as any).error.data.limit).toBe(3);
+    expect(small.calls).toEqual([]);
+    expect((run(members(4), new ExampleMethods(), { maxBatch: 2 })[0] as any).error.data.limit).toBe(2);
+  });
+
+  it('a batch stops evaluating members once its replies pass the per-frame budget', () => {
+    expect(MAX_FRAME_REPLY_BYTES).toBe(1024 * 1024);
+    const m = new ExampleMethods();
+    const text = `[${Array.from({ length: 200 }, (_, i) => call('big', i, [100_000])).join(',')}]`;
+    const sent: string[] = [];
+    handleFrame(text, m, (t) => sent.push(t), { maxBatch: 1000 });
+    expect(sent).toHaveLength(1);
+    const replies = JSON.parse(sent[0]!) as any[];
+    expect(replies).toHaveLength(200);
+    const full = replies.filter((r) => 'result' in r);
+    // every reply is ~100 KB: the budget holds 1 MiB, plus the one reply that crossed it
+    expect(full.length).toBe(11);
+    expect(m.calls.length).toBe(11); // the rest were never evaluated
+    expect(sent[0]!.length).toBeLessThan(MAX_FRAME_REPLY_BYTES + 100_100 + 189 * 120);
+    expect(replies[11]).toEqual({
+      jsonrpc: '2.0',
+      id: 11,
+      error: { code: -32005, message: 'Too Many Requests', data: { limit: '1048576 reply bytes per frame' } },
+    });
+  });
+
+  it('a late reply arriving after the budget is spent is cut short but keeps its task_id', () => {
+    const m = new ExampleMethods();
+    const sent: any[] = [];
+    handleFrame(
+      `[${call('later', 1)},${call('big', 2, [5000])},${call('big', 3, [5000])}]`,
+      m,
+      (t) => sent.push(JSON.parse(t)),
+      { maxReplyBytes: 4000 },
+    );
+    m.later[0]!({ result: { output: 'y'.repeat(10_000), task_id: 't-1' } });
+    expect(sent).toEqual([
+      [
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          error: expect.objectContaining({ code: -32005, data: expect.objectContaining({ task_id: 't-1' }) }),
+        },
+        { jsonrpc: '2.0', id: 2, result: 'x'.repeat(5000) },
+        { jsonrpc: '2.0', id: 3, error: expect.objectContaining({ code: -32005 }) },
+      ],
+    ]);
   });
 });

@@ -22,10 +22,9 @@ afterAll(async () => {
 });
 
 /** A bad start: non-zero exit, one line on stderr, no stack trace. */
-async function expectOneLineFailure(args: string[], mention: RegExp): Promise<void> {
+async function expectOneLineFailure(args: string[], mention: RegExp, exitCode = 2): Promise<void> {
   const run = launch('circles-server', args);
-  const code = await run.exited;
-  expect(code).not.toBe(0);
+  expect(await run.exited).toBe(exitCode);
   const lines = run.stderr().trim().split('\n');
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(mention);
@@ -40,21 +39,44 @@ describe('circles-server command line', () => {
     [['--port', '70000'], /65535/],
     [['-k', 'nothex'], /not a secp256k1 public key/],
     [['-k', `02${'f'.repeat(64)}`], /not a secp256k1 public key/],
-    [['--tls'], /--tls needs both/],
-    [
-      ['--tls', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem'],
-      /cannot read TLS certificate/,
-    ],
+    [['--tls'], /--tls: needs both --cert/],
+    [['--cert', '/some/cert.pem'], /--cert: is given without --tls/],
+    [['-k', `${CIRCLE}:init.rhai`], /init scripts .* are run by circles-launcher/],
     [['--log-level', 'loud'], /log-level/],
-  ])('%j fails with one clear line', (args, mention) =>
+    [['--transport', 'carrier-pigeon'], /transport/],
+    [['--max-batch', '0'], /--max-batch: .*1/],
+    [['--lameduck', '-5'], /lameduck/],
+  ])('%j exits 2 with one clear line', (args, mention) =>
     expectOneLineFailure([...args, '--redis-url', redis.url], mention),
   );
+
+  it('an unreadable certificate is a failure to start: exit 1, one line', () =>
+    expectOneLineFailure(
+      ['--tls', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem', '--redis-url', redis.url],
+      /cannot read TLS certificate/,
+      1,
+    ));
+
+  it('takes its settings from CIRCLES_* variables', async () => {
+    const run = launch('circles-server', ['-k', CIRCLE], {
+      CIRCLES_PORT: '0',
+      CIRCLES_REDIS_URL: redis.url,
+      CIRCLES_LOG_FORMAT: 'json',
+    });
+    const [, url] = await run.waitFor(/listening on (ws:\/\/[^ \n]+)/);
+    await (await RpcClient.connect(`${url}/${CIRCLE}`)).close();
+    run.kill();
+    expect(await run.exited).toBe(0);
+    // JSON lines on stderr, since it is not a terminal
+    for (const line of run.stderr().trim().split('\n'))
+      expect(() => JSON.parse(line) as unknown).not.toThrow();
+  });
 
   it('a port in use fails with one clear line', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as net.AddressInfo).port;
-    await expectOneLineFailure(['--port', String(port), '--redis-url', redis.url], /cannot listen/);
+    await expectOneLineFailure(['--port', String(port), '--redis-url', redis.url], /cannot listen/, 1);
     blocker.close();
   });
 
@@ -106,18 +128,6 @@ describe('circles-server command line', () => {
     expect((await c.closed).code).toBe(1001);
     expect(await run.exited).toBe(0);
     await worker.stop();
-  });
-});
-
-describe('uWebSockets.js fallback', () => {
-  it('says loudly when the native binary is not in use', async () => {
-    const run = launch('circles-server', ['--port', '0', '--redis-url', redis.url], {
-      UWS_USE_FALLBACK: '1',
-    });
-    await run.waitFor(/listening on/);
-    expect(run.stderr()).toContain('native binary did NOT load');
-    run.kill('SIGKILL');
-    await run.exited;
   });
 });
 

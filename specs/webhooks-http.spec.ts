@@ -251,6 +251,38 @@ describe('Stripe webhooks over HTTP (no worker: tasks stay queued)', () => {
   });
 });
 
+describe('a signed event nested 100,000 levels deep (issue 13)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // the default 1 MiB body limit: the deep body (~0.5 MB) must be refused for its depth
+    gw = await gateway({ maxWebhookBodyBytes: 1024 * 1024 });
+  });
+  afterAll(() => gw.stop());
+
+  const deepEvent = (levels: number): string =>
+    `{"id":"evt_deep_${randomBytes(4).toString('hex')}","object":"event","type":"x","created":${nowSeconds()},` +
+    `"data":{"object":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}}`;
+
+  it('is answered 400 naming the limit, queues nothing, and the server goes on', async () => {
+    const before = (await queued(gw)).length;
+    for (const [provider, send] of [
+      ['stripe', (b: string) => postStripe(gw, b)],
+      ['idenfy', (b: string) => postIdenfy(gw, b)],
+    ] as const) {
+      const r = await answer(await send(deepEvent(100_000)));
+      expect([provider, r]).toEqual([
+        provider,
+        { status: 400, body: { error: 'body nests JSON deeper than 64 levels (the limit)' } },
+      ]);
+    }
+    expect((await queued(gw)).length).toBe(before);
+    // an ordinary event right after is taken
+    expect((await postStripe(gw, stripeEvent())).status).toBe(200);
+    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+    expect(metrics).toMatch(/circles_webhooks_total\{provider="stripe",outcome="bad_payload"\} [1-9]/);
+  });
+});
+
 describe('iDenfy webhooks over HTTP', () => {
   let gw: TestGateway;
   beforeAll(async () => {

@@ -5,6 +5,7 @@ import { stripeSignatureHeader, verifyStripeSignature } from '../webhooks/stripe
 import { idenfySignatureHeader, verifyIdenfySignature } from '../webhooks/idenfy-signature';
 import {
   IdenfyResultSchema,
+  MAX_WEBHOOK_JSON_DEPTH,
   parseIdenfyResult,
   parseStripeEvent,
   StripeEventSchema,
@@ -327,6 +328,35 @@ describe('Stripe payloads', () => {
 
   it.each([['not json'], [''], ['{"id":'], ['\uFEFF{}']])('rejects non-JSON body %j', (raw) => {
     expect(parseStripeEvent(Buffer.from(raw))).toEqual({ ok: false, reason: 'body is not valid JSON' });
+  });
+});
+
+describe('deeply nested payloads (issue 13)', () => {
+  /** A valid Stripe event whose data.object nests `levels` objects deep. */
+  const deepStripe = (levels: number): string =>
+    `{"id":"evt_deep","object":"event","type":"x","created":1,"data":{"object":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}}`;
+
+  it('rejects a body nested deeper than MAX_WEBHOOK_JSON_DEPTH, naming the limit, without recursing', () => {
+    expect(MAX_WEBHOOK_JSON_DEPTH).toBe(64);
+    for (const body of [
+      deepStripe(100_000),
+      Buffer.from(deepStripe(100_000)),
+      deepStripe(MAX_WEBHOOK_JSON_DEPTH - 1),
+    ]) {
+      expect(parseStripeEvent(body)).toEqual({
+        ok: false,
+        reason: 'body nests JSON deeper than 64 levels (the limit)',
+      });
+    }
+    const idenfy = `{"clientId":"c","scanRef":"s","final":true,"status":{"overall":"A"},"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    expect(parseIdenfyResult(idenfy)).toEqual({
+      ok: false,
+      reason: 'body nests JSON deeper than 64 levels (the limit)',
+    });
+  });
+
+  it('accepts one exactly at the limit (data.object is level 3 of the body)', () => {
+    expect(parseStripeEvent(deepStripe(MAX_WEBHOOK_JSON_DEPTH - 2)).ok).toBe(true);
   });
 });
 

@@ -24,8 +24,11 @@ let redis: TestRedis;
 let client: ReturnType<typeof createClient>;
 const running: Run[] = [];
 
-function launch(args: string[]): Run {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const run: Run = { child, stdout: '', stderr: '', exited };
   child.stdout?.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
@@ -70,9 +73,12 @@ describe('circles-worker command', () => {
     ['a zero concurrency', ['-k', CIRCLE, '--concurrency', '0']],
     ['an unknown flag', ['-k', CIRCLE, '--frobnicate']],
     ['an unknown log level', ['-k', CIRCLE, '--log-level', 'loud']],
-  ])('exits 1 with one line for %s', async (_, args) => {
+    ['an init script (run by the launcher only)', ['-k', `${CIRCLE}:init.rhai`]],
+    ['a metrics port out of range', ['-k', CIRCLE, '--metrics-port', '70000']],
+    ['a bad log format', ['-k', CIRCLE, '--log-format', 'xml']],
+  ])('exits 2 (usage) with one line for %s', async (_, args) => {
     const run = launch(args);
-    expect(await run.exited).toBe(1);
+    expect(await run.exited).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^circles-worker: [^\n]+\n$/);
   });
@@ -101,6 +107,20 @@ describe('circles-worker command', () => {
     const taskId = await enqueue(ns, '"hello"');
     expect(await reply(keys.replyQueue('cli'))).toEqual({ taskId, status: 'completed', output: 'hello' });
 
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('takes its circles and Redis URL from the environment (CIRCLES_CIRCLES, CIRCLES_REDIS_URL)', async () => {
+    const ns = redis.namespace();
+    const keys = keyBuilder(ns);
+    const run = launch(['--log-level', 'silent', ...namespaceFlag(ns)], {
+      CIRCLES_CIRCLES: ` ${CIRCLE_UNCOMPRESSED} ,`,
+      CIRCLES_REDIS_URL: redis.url,
+    });
+    await ready(run);
+    const taskId = await enqueue(ns, '40 + 2');
+    expect(await reply(keys.replyQueue('cli'))).toEqual({ taskId, status: 'completed', output: '42' });
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });

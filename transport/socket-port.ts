@@ -10,6 +10,9 @@ export interface SocketPort {
   sendAll(texts: readonly string[]): void;
   close(code: number, reason?: string): void;
   readonly closed: boolean;
+  /** How the socket ended, once it has (for the connection log line). */
+  readonly closeCode?: number;
+  readonly closeReason?: string;
 }
 
 /** WebSocket close codes the gateway uses. */
@@ -17,12 +20,13 @@ export const CloseCode = {
   GoingAway: 1001,
   UnsupportedData: 1003,
   PolicyViolation: 1008,
+  InvalidPayload: 1007,
   MessageTooBig: 1009,
   InternalError: 1011,
   TryAgainLater: 1013,
 } as const;
 
-export interface UwsPortHooks {
+export interface SocketPortHooks {
   /** Called once when a send is refused because the peer does not read (slow reader). */
   onBackpressure(): void;
 }
@@ -34,15 +38,21 @@ export class UwsSocketPort<T> implements SocketPort {
   constructor(
     private readonly ws: WebSocket<T>,
     private readonly maxBuffered: number,
-    private readonly hooks: UwsPortHooks,
+    private readonly hooks: SocketPortHooks,
   ) {}
 
   get closed(): boolean {
     return this.isClosed;
   }
 
-  markClosed(): void {
+  closeCode?: number;
+  closeReason?: string;
+
+  /** Called from the transport's close event with what the close frame said. */
+  markClosed(code?: number, reason?: string): void {
     this.isClosed = true;
+    this.closeCode ??= code;
+    this.closeReason ??= reason;
   }
 
   send(text: string): void {

@@ -1,17 +1,35 @@
-import * as uWS from 'uWebSockets.js';
+import type * as uWS from 'uWebSockets.js';
+
+export type Uws = typeof uWS;
+
+/** Why the native binding is not available, or the binding itself. */
+export type UwsLoad = { ok: true; uws: Uws } | { ok: false; reason: string };
+
+let loaded: UwsLoad | undefined;
 
 /**
- * The uWebSockets.js binding. Its npm alias quietly falls back to a slow pure-JS imitation
- * when the native binary does not load; only the native module has `SSLApp` and `getParts`,
- * so that is how we tell and warn (the startup log says it loudly).
+ * Loads uWebSockets.js's native binary for this platform, Node ABI and C library, and
+ * nothing else. The package's own entry quietly falls back to a pure-JS imitation whose
+ * upgrades hang, so we never import it: no binary means "not available", and the caller
+ * picks the `ws` transport instead.
  */
-export const uws = uWS;
-
-export function isNativeUws(): boolean {
-  const mod = uWS as unknown as Record<string, unknown>;
-  return typeof mod.SSLApp === 'function' && typeof mod.getParts === 'function';
+export function loadNativeUws(): UwsLoad {
+  if (loaded) return loaded;
+  const file = `uWebSockets.js/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(file) as Uws;
+    loaded =
+      typeof mod.App === 'function' && typeof mod.SSLApp === 'function'
+        ? { ok: true, uws: mod }
+        : { ok: false, reason: `${file} is not the native binding` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'MODULE_NOT_FOUND'
+        ? `no binary for ${process.platform}-${process.arch} Node ABI ${process.versions.modules}`
+        : (err as Error).message.split('\n')[0];
+    loaded = { ok: false, reason: `uWebSockets.js native binary unavailable: ${why}` };
+  }
+  return loaded;
 }
-
-export const UWS_FALLBACK_WARNING =
-  'uWebSockets.js native binary did NOT load: running on its slow pure-JS fallback. ' +
-  'Expect a fraction of the normal throughput and no TLS; use Node 20 on glibc >= 2.31 (x64/arm64).';

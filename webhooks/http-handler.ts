@@ -4,6 +4,8 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { errorAnswer, jsonAnswer, type HttpAnswer } from '../transport/http-response';
 import type { CircleLookup, WebhookRequest } from '../transport/listener';
+import { jsonTooDeep } from '../rpc/json-limits';
+import { MAX_WEBHOOK_JSON_DEPTH, tooDeepReason } from './payloads';
 import { findProvider, type AnyWebhookProvider, type ProviderName } from './providers';
 
 /** What the webhook route needs. */
@@ -45,8 +47,10 @@ function answerFor(provider: AnyWebhookProvider, o: WebhookOutcome): HttpAnswer 
 /**
  * The `POST /webhooks/:provider/:circle` handler (SPEC §5). It checks what needs no
  * secret in the order SPEC gives — circle (404; 400 for a path that is not a key at
- * all), body size (413) — then hands the delivery to the provider's actor and answers
- * with what the actor replies. Every delivery is counted by provider and outcome.
+ * all), body size (413) — then the body's JSON nesting (400 over
+ * {@link MAX_WEBHOOK_JSON_DEPTH} levels, before any secret is looked at), then hands the
+ * delivery to the provider's actor and answers with what the actor replies. Every delivery
+ * is counted by provider and outcome.
  */
 export function createWebhookHandler(deps: WebhookHandlerDeps): (req: WebhookRequest) => Promise<HttpAnswer> {
   const count = (provider: string, outcome: OutcomeLabel): void =>
@@ -61,6 +65,9 @@ export function createWebhookHandler(deps: WebhookHandlerDeps): (req: WebhookReq
       return [found.status === 404 ? 'unknown_circle' : 'bad_circle', errorAnswer(found.status, found.error)];
     const body = req.body;
     if (body === null) return ['too_large', errorAnswer(413, 'webhook body over the size limit')];
+    // Checked here, on the raw bytes, so a body of `[[[[…` never reaches an actor, the queue
+    // or a worker thread (whose recursive walks — zod, postMessage — overflow the stack).
+    if (jsonTooDeep(body, MAX_WEBHOOK_JSON_DEPTH)) return ['bad_payload', errorAnswer(400, tooDeepReason())];
     let outcome: WebhookOutcome;
     try {
       outcome = await query(

@@ -1,6 +1,19 @@
 import { z } from 'zod';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../rpc/json-limits';
 import { escapeKeyPart, makeEventKey } from './event-key';
 import type { ParseResult } from './result';
+
+/**
+ * Deepest JSON nesting a webhook body may have. Real events nest about ten levels; the
+ * parsed event is walked recursively (zod here, structured clone on its way to a worker
+ * thread, the engine binding it as `event`), which a body nested 100,000 deep overflows.
+ */
+export const MAX_WEBHOOK_JSON_DEPTH = MAX_JSON_DEPTH;
+
+/** The 400 reason for a body over {@link MAX_WEBHOOK_JSON_DEPTH}. */
+export function tooDeepReason(): string {
+  return `body nests JSON deeper than ${MAX_WEBHOOK_JSON_DEPTH} levels (the limit)`;
+}
 
 /**
  * Identifiers that become redelivery keys: non-empty (an empty key would merge
@@ -55,6 +68,7 @@ function parseWith<S extends z.ZodType>(
   schema: S,
   rawBody: Buffer | string,
 ): { ok: true; data: z.infer<S> } | { ok: false; reason: string } {
+  if (jsonTooDeep(rawBody, MAX_WEBHOOK_JSON_DEPTH)) return { ok: false, reason: tooDeepReason() };
   let json: unknown;
   try {
     json = JSON.parse(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'));

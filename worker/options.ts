@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { LOG_LEVELS } from '../log';
+import { LOG_FORMATS, LOG_LEVELS } from '../log';
 import { DEFAULT_TASK_TTL_S, WORKER_ALIVE_REFRESH_MS, WORKER_ALIVE_TTL_S } from '../queue/task';
 import { STORE_LIMITS } from '../queue/worker-backend';
 import { canonicalCirclePk } from './circle-key';
@@ -48,6 +48,11 @@ export const workerOptionsSchema = z.object({
   /** How long `stop()` lets in-flight scripts finish, ms. */
   drainTimeoutMs: int(0).default(10_000),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+  logFormat: z.enum(LOG_FORMATS).default('auto'),
+  /** Port of the worker's HTTP server (`/metrics`, `/health`); absent = none, 0 = any free port. */
+  metricsPort: int(0, 65535).optional(),
+  /** Address that HTTP server listens on. */
+  metricsHost: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   /** Prefix of every Redis key (tests and embedding; empty in production). */
   namespace: z.string().default(''),
   /** Most task ids taken in one batch. */

@@ -10,6 +10,7 @@ import type { WorkerOptions } from './options';
 import type { ScriptJob } from './script-job';
 import type { PoolResult, ScriptPool } from './script-pool';
 import { InlineRunner } from './inline-runner';
+import type { FailureReason, WorkerMetrics } from './metrics';
 import { ResultWriter } from './result-writer';
 import { planTask, type TaskPlan } from './task-plan';
 
@@ -74,6 +75,7 @@ export class TaskLoop {
   private orphanSuspects = new Set<string>();
   private takeLoopDone: Promise<void> = Promise.resolve();
   private stopping = false;
+  private started = false;
   /** Set when the drain timeout has passed: retries give up, late results are dropped. */
   private abandoned = false;
   private stopped: Promise<void> | null = null;
@@ -83,6 +85,7 @@ export class TaskLoop {
     private readonly pool: ScriptRunner,
     private readonly settings: TaskLoopSettings,
     private readonly logger: Logger,
+    private readonly metrics?: WorkerMetrics,
   ) {
     this.maxInFlight = settings.batchSize * BATCHES_AHEAD;
     this.results = new ResultWriter((outcomes) =>
@@ -90,15 +93,22 @@ export class TaskLoop {
     );
   }
 
+  /** Whether the take loop runs (started, and stop has not begun). */
+  get taking(): boolean {
+    return this.started && !this.stopping;
+  }
+
   /** Announces liveness, recovers work left by a previous run or by dead workers, and starts taking. */
   async start(): Promise<void> {
     await this.backend.refreshLiveness();
     const own = await this.backend.requeueAllHeld();
     if (own > 0) this.logger.info({ count: own }, 're-queued tasks held by a previous run of this worker id');
-    await this.backend.reclaimDead();
+    this.metrics?.requeued.inc(own);
+    this.metrics?.reclaimed.inc(await this.backend.reclaimDead());
     this.every(this.settings.livenessRefreshMs, () => this.backend.refreshLiveness(), 'liveness refresh');
     this.every(this.settings.reclaimIntervalMs, () => this.reclaim(), 'reclaim');
     this.takeLoopDone = this.takeLoop();
+    this.started = true;
   }
 
   /**
@@ -172,6 +182,7 @@ export class TaskLoop {
         continue;
       }
       const held = claimed.map((entry) => entry.task);
+      this.metrics?.taken.inc(held.length);
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;
       for (const task of held) this.inFlight.add(heldKey(task));
@@ -197,7 +208,12 @@ export class TaskLoop {
         finished.push(task);
       } else if (plan.kind === 'reject') {
         this.logger.warn({ taskId: task.taskId, error: plan.error }, 'malformed task');
-        work.push(this.finish({ task, status: 'error', text: plan.error, replyToQueue: plan.replyToQueue }));
+        work.push(
+          this.finish(
+            { task, status: 'error', text: plan.error, replyToQueue: plan.replyToQueue },
+            'malformed',
+          ),
+        );
       } else {
         work.push(this.runTask(task, plan));
       }
@@ -221,12 +237,14 @@ export class TaskLoop {
       this.inLane(task.circlePk, async () => {
         for (let run = first; ; run++) {
           if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
+          this.metrics?.conflictReruns.inc();
         }
       });
     // While a circle is contended here, its store scripts join the lane at once: running them
     // in parallel would only produce more conflicts (and starve the lane's reruns).
     if (plan.mentionsStore && this.lanes.has(task.circlePk)) return rerunInLane(1);
     if ((await this.runOnce(task, plan, 1)) !== 'conflict') return;
+    this.metrics?.conflictReruns.inc();
     await rerunInLane(2);
   }
 
@@ -239,9 +257,13 @@ export class TaskLoop {
         this.settle([task]);
         return 'done';
       }
+      const timer = this.metrics?.scriptSeconds.startTimer();
       const inline = plan.mentionsStore ? undefined : this.inline.tryRun(this.job(task, plan));
       result = inline ?? (await this.pool.run(this.job(task, plan, await this.prefetch(task, plan))));
-      if (!('retry' in result)) break;
+      if (!('retry' in result)) {
+        if (!('cancelled' in result)) timer?.();
+        break;
+      }
       // The store could not be reached: nothing the run did counts; try again after a pause.
       this.logger.warn(
         { taskId: task.taskId, reason: result.retry },
@@ -266,10 +288,13 @@ export class TaskLoop {
         written === 'conflict'
           ? `Circle store conflict: other plays changed what the script read before it could commit, ${run} runs in a row; nothing was written`
           : "Circle store quota exceeded: the script's writes would take the store over its limit; nothing was written";
-      await this.finish({ task, status: 'error', text, replyToQueue });
+      await this.finish(
+        { task, status: 'error', text, replyToQueue },
+        written === 'conflict' ? 'store_conflict' : 'store_quota',
+      );
       return 'done';
     }
-    this.settleWritten(task, written);
+    this.settleWritten(outcome, written, 'script');
     return 'done';
   }
 
@@ -309,14 +334,23 @@ export class TaskLoop {
     }
   }
 
-  /** Writes an outcome that has no store reads to check. */
-  private async finish(outcome: TaskOutcome): Promise<void> {
-    this.settleWritten(outcome.task, await this.results.write(outcome));
+  /** Writes an outcome that has no store reads to check; `reason` says why it is an error. */
+  private async finish(outcome: TaskOutcome, reason: FailureReason): Promise<void> {
+    this.settleWritten(outcome, await this.results.write(outcome), reason);
   }
 
-  private settleWritten(task: HeldTask, written: CompleteResult | undefined): void {
+  /** Counts a written outcome (`reason`: why, if it is an error) and lets its task go. */
+  private settleWritten(
+    outcome: TaskOutcome,
+    written: CompleteResult | undefined,
+    reason: FailureReason,
+  ): void {
+    const { task } = outcome;
     if (written === 'not-held') {
       this.logger.warn({ taskId: task.taskId }, 'task was re-queued while running here; result dropped');
+    } else if (written === 'written' && this.metrics) {
+      if (outcome.status === 'completed') this.metrics.completed.inc();
+      else this.metrics.failed.inc({ reason });
     }
     this.settle([task]);
   }
@@ -336,6 +370,7 @@ export class TaskLoop {
   private async requeueHeld(tasks: readonly HeldTask[], why: string): Promise<void> {
     if (tasks.length === 0) return;
     const moved = await this.backend.requeue(tasks);
+    this.metrics?.requeued.inc(moved);
     this.logger.warn({ count: moved }, why);
   }
 
@@ -344,7 +379,7 @@ export class TaskLoop {
    * at two passes in a row (a take whose reply was lost to a dropped connection).
    */
   private async reclaim(): Promise<void> {
-    await this.backend.reclaimDead();
+    this.metrics?.reclaimed.inc(await this.backend.reclaimDead());
     const suspects = this.orphanSuspects;
     this.orphanSuspects = new Set();
     if (this.inFlight.size >= this.maxInFlight) return;

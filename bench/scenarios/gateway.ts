@@ -15,11 +15,13 @@ import {
   type Server,
 } from './context';
 
-type Kind = 'circles' | 'uws-echo' | 'uws-jsonrpc' | 'ws-jsonrpc';
-const KINDS: Kind[] = ['uws-echo', 'uws-jsonrpc', 'ws-jsonrpc', 'circles'];
+type Kind = 'circles' | 'circles-ws' | 'uws-echo' | 'uws-jsonrpc' | 'ws-jsonrpc';
+const KINDS: Kind[] = ['uws-echo', 'uws-jsonrpc', 'ws-jsonrpc', 'circles', 'circles-ws'];
 
 async function start(ctx: BenchContext, kind: Kind): Promise<Server> {
   if (kind === 'circles') return startCircles(ctx, 'a-circles');
+  // the transport Node 22/24 get (no uWS binary there), measured against its own baseline
+  if (kind === 'circles-ws') return startCircles(ctx, 'a-circles-ws', ['--transport', 'ws']);
   if (kind === 'ws-jsonrpc') return startBaseline(kind, 'bench/baselines/ws-echo.js');
   return startBaseline(kind, 'bench/baselines/uws-echo.js', [kind === 'uws-echo' ? 'echo' : 'jsonrpc']);
 }
@@ -107,6 +109,18 @@ export async function runGateway(ctx: BenchContext): Promise<Row[]> {
     };
     rows.push(wsRow);
     ctx.emit(wsRow);
+    const onWs = got.get(`circles-ws ${c}x${d}`)!;
+    const onWsRow: Row = {
+      scenario: `(a) whoami ${c} conns × depth ${d}, ws transport vs ws JSON-RPC echo`,
+      ours: onWs.rate,
+      baseline: wsb.rate,
+      unit: 'msg/s',
+      ratio: onWs.rate / wsb.rate,
+      target: '',
+      detail: { ...detail(onWs), 'vs uws transport': Number((onWs.rate / ours.rate).toFixed(2)) },
+    };
+    rows.push(onWsRow);
+    ctx.emit(onWsRow);
     const base: Row = {
       scenario: `(1) baseline ${c} × ${d}: bare uWS echo / uWS JSON-RPC echo`,
       ours: null,

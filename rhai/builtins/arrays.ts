@@ -1,7 +1,7 @@
 /** Array built-ins. Mutators change `args[0]` in place. */
 import { fail } from '../errors';
 import { compareValues, valuesEqual } from '../operators';
-import { checkArrayLen, checkDataSize } from '../sizes';
+import { addDelta, Growth, removeDelta, replaceDelta, reserve, sizesOf, type Sizes } from '../sizes';
 import { cloneValue, FnPtr, isInt, RChar, RFloat, RRange, typeName, type Value } from '../values';
 import { callBack, callWithThis } from './callbacks';
 import { type Builtin, type CallCx, noMatch } from './registry';
@@ -41,6 +41,34 @@ function spanArgs(a: Value[], args: Value[], from: number): [number, number] | u
   return undefined;
 }
 
+/**
+ * `a.splice(start, del, ...items)` without spreading: a spread of 100,000 arguments
+ * overflows the JS stack.
+ */
+function replaceSpan(a: Value[], start: number, del: number, items: readonly Value[]): Value[] {
+  const removed = a.slice(start, start + del);
+  const tail = a.slice(start + del);
+  a.length = start;
+  for (const x of items) a.push(x);
+  for (const x of tail) a.push(x);
+  return removed;
+}
+
+/** Sizes of the elements `a[from..to)` (their count included). */
+function spanSizes(a: Value[], from: number, to: number, cx: CallCx): Sizes {
+  const d: Sizes = { a: to - from, m: 0, s: 0 };
+  for (let i = from; i < to; i++) {
+    const e = a[i];
+    if (typeof e === 'object' || typeof e === 'string') {
+      const x = sizesOf(e, cx.rt);
+      d.a += x.a;
+      d.m += x.m;
+      d.s += x.s;
+    }
+  }
+  return d;
+}
+
 function predicateIndex(a: Value[], fp: FnPtr, start: number, cx: CallCx): number {
   for (let i = start; i < a.length; i++) if (truthy(callBack(cx, fp, a[i], [], [i], true).r, cx)) return i;
   return -1;
@@ -72,7 +100,7 @@ function naturalSort(a: Value[], desc: boolean): void {
 
 function sortBy(a: Value[], fp: FnPtr, cx: CallCx): void {
   a.sort((x, y) => {
-    const r = cx.callFn(fp, [x, y]);
+    const r = cx.callFn(fp, [cloneValue(x), cloneValue(y)]);
     if (!isInt(r))
       throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting i64)`, cx.pos);
     return Number(r);
@@ -88,45 +116,65 @@ export const ARRAYS: Record<string, Builtin> = {
     const k = n < 0 ? a.length + n : n;
     return k >= 0 && k < a.length ? cloneValue(a[k]) : undefined;
   }),
-  set: arr((a, args) => {
+  set: arr((a, args, cx) => {
     if (args.length !== 3 || !isInt(args[1])) return noMatch();
     const n = Number(args[1]);
     const k = n < 0 ? a.length + n : n;
-    if (k >= 0 && k < a.length) a[k] = args[2];
+    if (k >= 0 && k < a.length) {
+      if (cx.rt.limited) reserve(cx.rt, a, cx.root, replaceDelta(a[k], args[2], cx.rt), cx.pos);
+      a[k] = args[2];
+    }
     return undefined;
   }),
   push: arr((a, args, cx) => {
     if (args.length !== 2) return noMatch();
+    if (cx.rt.limited) reserve(cx.rt, a, cx.root, addDelta(args[1], 1, 0, 0, cx.rt), cx.pos);
     a.push(args[1]);
-    checkArrayLen(cx.rt, a, cx.pos);
-    if (typeof args[1] === 'object') checkDataSize(cx.rt, a, cx.pos);
     return undefined;
   }),
   append: arr((a, args, cx) => {
     if (args.length !== 2) return noMatch();
     const b = args[1];
+    if (cx.rt.limited) {
+      const d = Array.isArray(b) ? sizesOf(b, cx.rt) : addDelta(b, 1, 0, 0, cx.rt);
+      reserve(cx.rt, a, cx.root, d, cx.pos);
+    }
     if (Array.isArray(b)) for (const x of b) a.push(x);
     else a.push(b);
-    checkDataSize(cx.rt, a, cx.pos);
     return undefined;
   }),
   insert: arr((a, args, cx) => {
     if (args.length !== 3 || !isInt(args[1])) return noMatch();
     const n = Number(args[1]);
     const k = n < 0 ? Math.max(a.length + n, 0) : Math.min(n, a.length);
+    if (cx.rt.limited) reserve(cx.rt, a, cx.root, addDelta(args[2], 1, 0, 0, cx.rt), cx.pos);
     a.splice(k, 0, args[2]);
-    checkDataSize(cx.rt, a, cx.pos);
     return undefined;
   }),
-  pop: arr((a, args) => (args.length === 1 ? a.pop() : noMatch())),
-  shift: arr((a, args) => (args.length === 1 ? a.shift() : noMatch())),
-  remove: arr((a, args) => {
+  pop: arr((a, args, cx) => {
+    if (args.length !== 1) return noMatch();
+    if (cx.rt.limited && a.length > 0)
+      reserve(cx.rt, a, cx.root, removeDelta(a[a.length - 1], 1, 0, 0, cx.rt));
+    return a.pop();
+  }),
+  shift: arr((a, args, cx) => {
+    if (args.length !== 1) return noMatch();
+    if (cx.rt.limited && a.length > 0) reserve(cx.rt, a, cx.root, removeDelta(a[0], 1, 0, 0, cx.rt));
+    return a.shift();
+  }),
+  remove: arr((a, args, cx) => {
     if (args.length !== 2 || !isInt(args[1])) return noMatch();
     const n = Number(args[1]);
     const k = n < 0 ? a.length + n : n;
-    return k >= 0 && k < a.length ? a.splice(k, 1)[0] : undefined;
+    if (k < 0 || k >= a.length) return undefined;
+    if (cx.rt.limited) reserve(cx.rt, a, cx.root, removeDelta(a[k], 1, 0, 0, cx.rt));
+    return a.splice(k, 1)[0];
   }),
-  clear: arr((a) => void (a.length = 0)),
+  clear: arr((a, _args, cx) => {
+    if (cx.rt.limited) reserve(cx.rt, a, cx.root, removeDelta(a, 0, 0, 0, cx.rt));
+    a.length = 0;
+    return undefined;
+  }),
   reverse: arr((a) => void a.reverse()),
   truncate: arr((a, args) => {
     if (!isInt(args[1])) return noMatch();
@@ -142,10 +190,15 @@ export const ARRAYS: Record<string, Builtin> = {
   pad: arr((a, args, cx) => {
     if (args.length !== 3 || !isInt(args[1])) return noMatch();
     const n = Number(args[1]);
-    if (n > cx.rt.maxArray) throw fail('ErrorDataTooLarge', 'Size of array/BLOB too large', cx.pos);
     const v = args[2];
+    if (n <= a.length) return undefined;
+    if (cx.rt.limited) {
+      // every copy is accounted before the first one is made
+      const one = addDelta(v, 1, 0, 0, cx.rt);
+      const k = n - a.length;
+      reserve(cx.rt, a, cx.root, { a: one.a * k, m: one.m * k, s: one.s * k }, cx.pos);
+    }
     while (a.length < n) a.push(typeof v === 'object' ? cloneValue(v) : v);
-    if (typeof v === 'object') checkDataSize(cx.rt, a, cx.pos);
     return undefined;
   }),
   extract: arr((a, args) => {
@@ -179,24 +232,35 @@ export const ARRAYS: Record<string, Builtin> = {
   map: arr((a, args, cx) => {
     const fp = fnArg(args[1]);
     const out = new Array<Value>(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = callBack(cx, fp, a[i], [], [i], true).r;
+    const size = new Growth(cx.rt, cx.pos);
+    for (let i = 0; i < a.length; i++) {
+      const r = callBack(cx, fp, a[i], [], [i], true).r;
+      size.add(r);
+      out[i] = r;
+    }
     return out;
   }),
   for_each: arr((a, args, cx) => {
     const fp = fnArg(args[1]);
-    for (let i = 0; i < a.length; i++) a[i] = callWithThis(cx, fp, a[i], [i]).item;
+    for (let i = 0; i < a.length; i++) {
+      a[i] = callWithThis(cx, fp, a[i], [i]).item;
+      // the element changed between two callbacks: no cached size may be trusted
+      if (cx.rt.limited) cx.rt.epoch++;
+    }
     return undefined;
   }),
   reduce: arr((a, args, cx) => {
     const fp = fnArg(args[1]);
     let acc: Value = args.length > 2 ? args[2] : undefined;
-    for (let i = 0; i < a.length; i++) acc = callBack(cx, fp, undefined, [acc, a[i]], [i], false).r;
+    for (let i = 0; i < a.length; i++)
+      acc = callBack(cx, fp, undefined, [acc, cloneValue(a[i])], [i], false).r;
     return acc;
   }),
   reduce_rev: arr((a, args, cx) => {
     const fp = fnArg(args[1]);
     let acc: Value = args.length > 2 ? args[2] : undefined;
-    for (let i = a.length - 1; i >= 0; i--) acc = callBack(cx, fp, undefined, [acc, a[i]], [i], false).r;
+    for (let i = a.length - 1; i >= 0; i--)
+      acc = callBack(cx, fp, undefined, [acc, cloneValue(a[i])], [i], false).r;
     return acc;
   }),
   some: arr((a, args, cx) => {
@@ -227,7 +291,7 @@ export const ARRAYS: Record<string, Builtin> = {
       const removed: Value[] = [];
       const kept: Value[] = [];
       a.forEach((x, i) => (truthy(callBack(cx, fp, x, [], [i], true).r, cx) ? removed : kept).push(x));
-      a.splice(0, a.length, ...kept);
+      replaceSpan(a, 0, a.length, kept);
       return removed;
     }
     const s = spanArgs(a, args, 1);
@@ -239,14 +303,14 @@ export const ARRAYS: Record<string, Builtin> = {
       const removed: Value[] = [];
       const kept: Value[] = [];
       a.forEach((x, i) => (truthy(callBack(cx, fp, x, [], [i], true).r, cx) ? kept : removed).push(x));
-      a.splice(0, a.length, ...kept);
+      replaceSpan(a, 0, a.length, kept);
       return removed;
     }
     const s = spanArgs(a, args, 1);
     if (!s) return noMatch();
     const kept = a.slice(s[0], s[1]);
     const removed = [...a.slice(0, s[0]), ...a.slice(s[1])];
-    a.splice(0, a.length, ...kept);
+    replaceSpan(a, 0, a.length, kept);
     return removed;
   }),
   splice: arr((a, args, cx) => {
@@ -259,8 +323,12 @@ export const ARRAYS: Record<string, Builtin> = {
       s = span(a.length, Number(args[1]), Number(args[2]));
       repl = args[3];
     } else return noMatch();
-    a.splice(s[0], s[1] - s[0], ...(Array.isArray(repl) ? repl : [repl]));
-    checkDataSize(cx.rt, a, cx.pos);
+    if (cx.rt.limited) {
+      const add = Array.isArray(repl) ? sizesOf(repl, cx.rt) : addDelta(repl, 1, 0, 0, cx.rt);
+      const gone = spanSizes(a, s[0], s[1], cx);
+      reserve(cx.rt, a, cx.root, { a: add.a - gone.a, m: add.m - gone.m, s: add.s - gone.s }, cx.pos);
+    }
+    replaceSpan(a, s[0], s[1] - s[0], Array.isArray(repl) ? repl : [repl]);
     return undefined;
   }),
   dedup: arr((a, args, cx) => {
@@ -269,12 +337,12 @@ export const ARRAYS: Record<string, Builtin> = {
     for (const x of a) {
       if (out.length) {
         const prev = out[out.length - 1];
-        const same = fp ? truthy(cx.callFn(fp, [prev, x]), cx) : valuesEqual(prev, x);
+        const same = fp ? truthy(cx.callFn(fp, [cloneValue(prev), cloneValue(x)]), cx) : valuesEqual(prev, x);
         if (same) continue;
       }
       out.push(x);
     }
-    a.splice(0, a.length, ...out);
+    replaceSpan(a, 0, a.length, out);
     return undefined;
   }),
   zip: arr((a, args, cx) => {
@@ -283,7 +351,12 @@ export const ARRAYS: Record<string, Builtin> = {
     const fp = fnArg(args[2]);
     const n = Math.min(a.length, b.length);
     const out: Value[] = [];
-    for (let i = 0; i < n; i++) out.push(callBack(cx, fp, undefined, [a[i], b[i]], [i], false).r);
+    const size = new Growth(cx.rt, cx.pos);
+    for (let i = 0; i < n; i++) {
+      const r = callBack(cx, fp, undefined, [cloneValue(a[i]), cloneValue(b[i])], [i], false).r;
+      size.add(r);
+      out.push(r);
+    }
     return out;
   }),
   sort: arr((a, args, cx) => {

@@ -1,4 +1,4 @@
-import { Cell, type FnPtr, type Value } from '../values';
+import { Cell, cloneValue, type FnPtr, type Value } from '../values';
 import type { CallCx } from './registry';
 
 /**
@@ -22,8 +22,11 @@ export function callBack(
     return { r, item: cell.v };
   }
   if (moveThis) {
-    if (arity === n + 1 || arity === undefined) return { r: cx.callFn(fp, [item, ...args]), item };
-    return { r: cx.callFn(fp, [item, ...args, ...extras]), item };
+    // an element passed as an argument is a copy (value semantics): the callback may change
+    // its parameter without changing the array
+    const copy = typeof item === 'object' ? cloneValue(item) : item;
+    if (arity === n + 1 || arity === undefined) return { r: cx.callFn(fp, [copy, ...args]), item };
+    return { r: cx.callFn(fp, [copy, ...args, ...extras]), item };
   }
   if (arity === n || arity === undefined) return { r: cx.callFn(fp, [...args]), item };
   return { r: cx.callFn(fp, [...args, ...extras]), item };

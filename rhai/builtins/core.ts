@@ -45,8 +45,9 @@ function numOrNoMatch(v: Value): number {
 
 export const CORE: Record<string, Builtin> = {
   type_of: (a) => (a.length === 1 ? typeName(a[0]) : noMatch()),
-  to_string: (a) => (a.length === 1 ? display(a[0]) : noMatch()),
-  to_debug: (a) => (a.length === 1 ? debug(a[0]) : noMatch()),
+  // display/debug forms can be larger than the value (escapes, separators): checked
+  to_string: (a, cx) => (a.length === 1 ? cx.rt.checkString(display(a[0]), cx.pos) : noMatch()),
+  to_debug: (a, cx) => (a.length === 1 ? cx.rt.checkString(debug(a[0]), cx.pos) : noMatch()),
   parse_int: (a) => {
     if (typeof a[0] !== 'string') return noMatch();
     if (a.length === 1) return parseIntStr(a[0], 10);

@@ -83,6 +83,32 @@ const STRING_MUT = new Set([
 const MAP_MUT = new Set(['set', 'remove', 'clear', 'mixin', 'fill_with', 'drain', 'retain']);
 const INT_MUT = new Set(['set_bit', 'set_bits']);
 
+/**
+ * Container mutators that account their own size change (sizes.ts `reserve`); every other
+ * mutator of an array or map makes the caller bump the size epoch.
+ */
+const SELF_ACCOUNTED = new Set([
+  'push',
+  'append',
+  'insert',
+  'pad',
+  'pop',
+  'shift',
+  'remove',
+  'clear',
+  'set',
+  'splice',
+  'mixin',
+  'fill_with',
+]);
+
+/** Does built-in `name` change a container receiver without accounting for its size? */
+export function isUnaccountedMutator(name: string, recv: Value): boolean {
+  if (Array.isArray(recv)) return ARRAY_MUT.has(name) && !SELF_ACCOUNTED.has(name);
+  if (recv instanceof Map) return MAP_MUT.has(name) && !SELF_ACCOUNTED.has(name);
+  return false;
+}
+
 /** Does calling built-in `name` with this receiver modify it? (for constant checks) */
 export function isMutator(name: string, recv: Value): boolean {
   if (Array.isArray(recv)) return ARRAY_MUT.has(name);

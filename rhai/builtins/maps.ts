@@ -1,7 +1,16 @@
 /** Object map built-ins. */
 import { fail } from '../errors';
 import { toJson } from '../json';
-import { checkDataSize } from '../sizes';
+import {
+  addDelta,
+  checkDataSize,
+  limitArray,
+  mergeDelta,
+  removeDelta,
+  replaceDelta,
+  reserve,
+  utf8Length,
+} from '../sizes';
 import { cloneValue, FnPtr, RChar, sortedKeys, typeName, type RMap, type Value } from '../values';
 import { type Builtin, type CallCx, noMatch } from './registry';
 
@@ -19,7 +28,7 @@ function pred(m: RMap, fp: FnPtr, cx: CallCx): [string[], string[]] {
   const yes: string[] = [];
   const no: string[] = [];
   for (const k of sortedKeys(m)) {
-    const r = cx.callFn(fp, [k, m.get(k)]);
+    const r = cx.callFn(fp, [k, cloneValue(m.get(k))]);
     if (typeof r !== 'boolean')
       throw fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(r)} (expecting bool)`, cx.pos);
     (r ? yes : no).push(k);
@@ -34,32 +43,50 @@ export const MAPS: Record<string, Builtin> = {
   get: map((m, a) => (a.length === 2 ? cloneValue(m.get(key(a[1]))) : noMatch())),
   set: map((m, a, cx) => {
     if (a.length !== 3) return noMatch();
-    m.set(key(a[1]), a[2]);
-    checkDataSize(cx.rt, m, cx.pos);
+    const k = key(a[1]);
+    if (cx.rt.limited) {
+      const d = m.has(k) ? replaceDelta(m.get(k), a[2], cx.rt) : addDelta(a[2], 0, 1, utf8Length(k), cx.rt);
+      reserve(cx.rt, m, cx.root, d, cx.pos);
+    }
+    m.set(k, a[2]);
     return undefined;
   }),
-  remove: map((m, a) => {
+  remove: map((m, a, cx) => {
     if (a.length !== 2) return noMatch();
     const k = key(a[1]);
+    if (!m.has(k)) return undefined;
     const v = m.get(k);
+    if (cx.rt.limited) reserve(cx.rt, m, cx.root, removeDelta(v, 0, 1, utf8Length(k), cx.rt));
     m.delete(k);
     return v;
   }),
-  clear: map((m) => void m.clear()),
-  keys: map((m) => sortedKeys(m)),
-  values: map((m) => sortedKeys(m).map((k) => cloneValue(m.get(k)))),
+  clear: map((m, _a, cx) => {
+    if (cx.rt.limited) reserve(cx.rt, m, cx.root, removeDelta(m, 0, 0, 0, cx.rt));
+    m.clear();
+    return undefined;
+  }),
+  keys: map((m, _a, cx) => {
+    limitArray(cx.rt, m.size, cx.pos);
+    return sortedKeys(m);
+  }),
+  values: map((m, _a, cx) => {
+    limitArray(cx.rt, m.size, cx.pos);
+    const out = sortedKeys(m).map((k) => cloneValue(m.get(k)));
+    checkDataSize(cx.rt, out, cx.pos);
+    return out;
+  }),
   mixin: map((m, a, cx) => {
     const b = a[1];
     if (!(b instanceof Map)) return noMatch();
+    if (cx.rt.limited) reserve(cx.rt, m, cx.root, mergeDelta(m, b, false, cx.rt), cx.pos);
     for (const [k, v] of b) m.set(k, cloneValue(v));
-    checkDataSize(cx.rt, m, cx.pos);
     return undefined;
   }),
   fill_with: map((m, a, cx) => {
     const b = a[1];
     if (!(b instanceof Map)) return noMatch();
+    if (cx.rt.limited) reserve(cx.rt, m, cx.root, mergeDelta(m, b, true, cx.rt), cx.pos);
     for (const [k, v] of b) if (!m.has(k)) m.set(k, cloneValue(v));
-    checkDataSize(cx.rt, m, cx.pos);
     return undefined;
   }),
   filter: map((m, a, cx) => {
@@ -87,5 +114,5 @@ export const MAPS: Record<string, Builtin> = {
     }
     return out;
   }),
-  to_json: map((m) => JSON.stringify(toJson(m))),
+  to_json: map((m, _a, cx) => cx.rt.checkString(JSON.stringify(toJson(m)), cx.pos)),
 };

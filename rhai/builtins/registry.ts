@@ -1,11 +1,18 @@
 import type { Pos } from '../errors';
 import type { Runtime } from '../runtime';
+import type { Container } from '../sizes';
 import type { Cell, FnPtr, Value } from '../values';
 
 /** What a built-in function may use from the engine. */
 export interface CallCx {
   readonly rt: Runtime;
   readonly pos: Pos;
+  /**
+   * The variable-held container the receiver `args[0]` is (or is a direct element of), when
+   * the call site knows it: growth of the receiver is then accounted against that root's
+   * cached size (sizes.ts `reserve`). Undefined for temporaries and deeper places.
+   */
+  readonly root: Container | undefined;
   /** call a function pointer with an optional bound `this` */
   callFn(fp: FnPtr, args: Value[], thisCell?: Cell): Value;
   /** arity of a function pointer's target, if known (after currying) */

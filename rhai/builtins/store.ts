@@ -1,6 +1,7 @@
 /** Host key-value store bindings: store_get / store_set / store_delete / store_keys. */
 import { fail, StoreError } from '../errors';
 import { jsonToValue, NotJsonError, valueToJson } from '../json';
+import { checkDataSize, limitArray } from '../sizes';
 import type { Value } from '../values';
 import { type Builtin, type CallCx, noMatch } from './registry';
 
@@ -28,7 +29,11 @@ export const STORE: Record<string, Builtin> = {
     const s = store(cx);
     const k = keyArg(a[0]);
     const v = hostCall('store_get', cx, () => s.get(k));
-    return v === undefined ? undefined : jsonToValue(v);
+    if (v === undefined) return undefined;
+    // a stored value (e.g. a webhook event) is held to the same limits as any other value
+    const value = jsonToValue(v);
+    checkDataSize(cx.rt, value, cx.pos);
+    return value;
   },
   store_set: (a, cx) => {
     if (a.length !== 2) return noMatch();
@@ -59,6 +64,8 @@ export const STORE: Record<string, Builtin> = {
     if (a.length > 1) return noMatch();
     const s = store(cx);
     const prefix = a.length === 1 ? keyArg(a[0]) : '';
-    return hostCall('store_keys', cx, () => [...s.keys(prefix)]);
+    const keys = hostCall('store_keys', cx, () => s.keys(prefix));
+    limitArray(cx.rt, keys.length, cx.pos);
+    return [...keys];
   },
 };

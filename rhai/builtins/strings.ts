@@ -1,9 +1,41 @@
 /** String and char built-ins. Positions count characters; "mutating" ones assign args[0]. */
-import { fail } from '../errors';
 import { normIndex, sliceBounds } from '../access';
 import { display } from '../format';
-import { byteLength, charLength, isInt, RChar, RRange, toChars, type Value } from '../values';
+import type { Runtime } from '../runtime';
+import { limitArray, limitString, tooLargeArray } from '../sizes';
+import { byteLength, charLength, isInt, isSimpleString, RChar, RRange, toChars, type Value } from '../values';
 import { type Builtin, type CallCx, noMatch } from './registry';
+
+/**
+ * Characters of a string, without building an array of them when the string has no
+ * surrogate pairs (then a character is a UTF-16 unit): `sub_string(0, 1)` of a 1 MB string
+ * must not allocate a million one-character strings.
+ */
+interface Chars {
+  readonly length: number;
+  slice(start: number, end?: number): string;
+  at(i: number): string;
+}
+
+function charsOf(s: string): Chars {
+  if (isSimpleString(s)) return { length: s.length, slice: (a, b) => s.slice(a, b), at: (i) => s[i] };
+  const cs = toChars(s);
+  return { length: cs.length, slice: (a, b) => cs.slice(a, b).join(''), at: (i) => cs[i] };
+}
+
+/** Occurrences of `sep` in `s` (non-overlapping, left to right), counting no further than `stop`. */
+function countOf(s: string, sep: string, stop: number): number {
+  let n = 0;
+  for (let i = s.indexOf(sep); i >= 0 && n <= stop; i = s.indexOf(sep, i + sep.length)) n++;
+  return n;
+}
+
+/** Throw before `split` builds more pieces than the array limit allows. */
+function limitPieces(rt: Runtime, s: string, sep: string, max: number, pos: CallCx['pos']): void {
+  if (rt.maxArray === Infinity) return;
+  const pieces = sep === '' ? s.length : countOf(s, sep, rt.maxArray) + 1;
+  if (Math.min(pieces, max) > rt.maxArray) throw tooLargeArray(pos);
+}
 
 function text(v: Value): string | undefined {
   return typeof v === 'string' ? v : v instanceof RChar ? v.c : undefined;
@@ -19,7 +51,7 @@ function subRange(len: number, start: number, count: number): [number, number] {
   return [off, Math.min(off + count, len)];
 }
 
-function rangeArgs(cs: string[], a: Value[]): [number, number] | undefined {
+function rangeArgs(cs: { readonly length: number }, a: Value[]): [number, number] | undefined {
   if (a.length === 2 && a[1] instanceof RRange) {
     const r = a[1];
     const start = Math.max(r.start, 0);
@@ -36,43 +68,75 @@ function str(fn: (s: string, a: Value[], cx: CallCx) => Value): Builtin {
   return (a, cx) => (typeof a[0] === 'string' ? fn(a[0], a, cx) : noMatch());
 }
 
+/** At most `max` pieces, the last one keeping the rest (never splits past what it returns). */
 function splitN(s: string, sep: string, max: number): string[] {
   if (max <= 1) return [s];
-  const parts = s.split(sep);
-  if (parts.length <= max) return parts;
-  return [...parts.slice(0, max - 1), parts.slice(max - 1).join(sep)];
+  if (sep === '') {
+    const parts = s.split('');
+    return parts.length <= max ? parts : [...parts.slice(0, max - 1), parts.slice(max - 1).join('')];
+  }
+  const out: string[] = [];
+  let from = 0;
+  while (out.length < max - 1) {
+    const i = s.indexOf(sep, from);
+    if (i < 0) break;
+    out.push(s.slice(from, i));
+    from = i + sep.length;
+  }
+  out.push(s.slice(from));
+  return out;
 }
 
+/** Like {@link splitN} from the end: pieces in reverse order, the last one keeping the head. */
 function rsplitN(s: string, sep: string, max: number): string[] {
-  const parts = s.split(sep).reverse();
   if (max <= 1) return [s];
-  if (parts.length <= max) return parts;
-  const head = parts.slice(0, max - 1);
-  const rest = parts
-    .slice(max - 1)
-    .reverse()
-    .join(sep);
-  return [...head, rest];
+  if (sep === '') {
+    const parts = s.split('').reverse();
+    if (parts.length <= max) return parts;
+    return [
+      ...parts.slice(0, max - 1),
+      parts
+        .slice(max - 1)
+        .reverse()
+        .join(''),
+    ];
+  }
+  const out: string[] = [];
+  let end = s.length;
+  while (out.length < max - 1) {
+    const i = end - sep.length < 0 ? -1 : s.lastIndexOf(sep, end - sep.length);
+    if (i < 0) break;
+    out.push(s.slice(i + sep.length, end));
+    end = i;
+  }
+  out.push(s.slice(0, end));
+  return out;
+}
+
+/** Upper/lower-casing can grow a string (`ΐ` → three code points): checked after, bounded. */
+function recased(s: string, upper: boolean, cx: CallCx): string {
+  const r = upper ? s.toUpperCase() : s.toLowerCase();
+  return r.length === s.length ? r : cx.rt.checkString(r, cx.pos);
 }
 
 export const STRINGS: Record<string, Builtin> = {
   len: str((s) => charLength(s)),
   bytes: str((s) => byteLength(s)),
   is_empty: str((s) => s.length === 0),
-  to_upper: (a) =>
+  to_upper: (a, cx) =>
     typeof a[0] === 'string'
-      ? a[0].toUpperCase()
+      ? recased(a[0], true, cx)
       : a[0] instanceof RChar
         ? new RChar(a[0].c.toUpperCase())
         : noMatch(),
-  to_lower: (a) =>
+  to_lower: (a, cx) =>
     typeof a[0] === 'string'
-      ? a[0].toLowerCase()
+      ? recased(a[0], false, cx)
       : a[0] instanceof RChar
         ? new RChar(a[0].c.toLowerCase())
         : noMatch(),
-  make_upper: str((s, a) => void (a[0] = s.toUpperCase())),
-  make_lower: str((s, a) => void (a[0] = s.toLowerCase())),
+  make_upper: str((s, a, cx) => void (a[0] = recased(s, true, cx))),
+  make_lower: str((s, a, cx) => void (a[0] = recased(s, false, cx))),
   trim: str((s, a) => void (a[0] = s.trim())),
   trim_start: str((s, a) => void (a[0] = s.trimStart())),
   trim_end: str((s, a) => void (a[0] = s.trimEnd())),
@@ -85,41 +149,38 @@ export const STRINGS: Record<string, Builtin> = {
   ends_with: str((s, a) => (typeof a[1] === 'string' ? s.endsWith(a[1]) : noMatch())),
   get: str((s, a) => {
     if (a.length !== 2 || !isInt(a[1])) return noMatch();
-    const cs = toChars(s);
+    const cs = charsOf(s);
     const k = normIndex(a[1], cs.length);
-    return k < 0 ? undefined : new RChar(cs[k]);
+    return k < 0 ? undefined : new RChar(cs.at(k));
   }),
-  set: str((s, a) => {
+  set: str((s, a, cx) => {
     if (a.length !== 3 || !isInt(a[1]) || !(a[2] instanceof RChar)) return noMatch();
-    const cs = toChars(s);
+    const cs = charsOf(s);
     const k = normIndex(a[1], cs.length);
-    if (k >= 0) {
-      cs[k] = a[2].c;
-      a[0] = cs.join('');
-    }
+    if (k >= 0) a[0] = cx.rt.checkString(cs.slice(0, k) + a[2].c + cs.slice(k + 1), cx.pos);
     return undefined;
   }),
   sub_string: str((s, a) => {
-    const cs = toChars(s);
+    const cs = charsOf(s);
     const r = rangeArgs(cs, a);
-    return r ? cs.slice(r[0], r[1]).join('') : noMatch();
+    return r ? cs.slice(r[0], r[1]) : noMatch();
   }),
   crop: str((s, a) => {
-    const cs = toChars(s);
+    const cs = charsOf(s);
     if (a.length === 2 && a[1] instanceof RRange) {
       const [x, y] = sliceBounds(a[1], cs.length);
-      a[0] = cs.slice(x, y).join('');
+      a[0] = cs.slice(x, y);
       return undefined;
     }
     const r = rangeArgs(cs, a);
     if (!r) return noMatch();
-    a[0] = cs.slice(r[0], r[1]).join('');
+    a[0] = cs.slice(r[0], r[1]);
     return undefined;
   }),
   truncate: str((s, a) => {
     if (a.length !== 2 || !isInt(a[1])) return noMatch();
-    const cs = toChars(s);
-    a[0] = cs.slice(0, Math.max(Number(a[1]), 0)).join('');
+    const cs = charsOf(s);
+    a[0] = cs.slice(0, Math.max(Number(a[1]), 0));
     return undefined;
   }),
   pad: str((s, a, cx) => {
@@ -133,15 +194,16 @@ export const STRINGS: Record<string, Builtin> = {
     // one allocation and checked before (a loop of appends took seconds for a 1 MB pad)
     const whole = Math.floor((target - len) / tl);
     const rest = (target - len) % tl;
-    if ((whole + 1) * t.length > cx.rt.maxString)
-      throw fail('ErrorDataTooLarge', 'Length of string too large', cx.pos);
     const tail = rest > 0 ? [...t].slice(0, rest).join('') : '';
-    a[0] = cx.rt.checkString(s + t.repeat(whole) + tail);
+    limitString(cx.rt, s.length + whole * t.length + tail.length, cx.pos);
+    a[0] = cx.rt.checkString(s + t.repeat(whole) + tail, cx.pos);
     return undefined;
   }),
   append: str((s, a, cx) => {
     if (a.length !== 2) return noMatch();
-    a[0] = cx.rt.checkString(s + display(a[1]));
+    const t = display(a[1]);
+    limitString(cx.rt, s.length + t.length, cx.pos);
+    a[0] = cx.rt.checkString(s + t, cx.pos);
     return undefined;
   }),
   remove: str((s, a) => {
@@ -154,28 +216,38 @@ export const STRINGS: Record<string, Builtin> = {
     const from = text(a[1]);
     const to = text(a[2]);
     if (a.length !== 3 || from === undefined || to === undefined) return noMatch();
-    a[0] = cx.rt.checkString(from === '' ? s : s.split(from).join(to));
+    if (from === '') return undefined;
+    // the result's length is known before it is built: over the limit, nothing is allocated
+    if (to.length > from.length && cx.rt.maxString !== Infinity) {
+      const room = Math.floor((cx.rt.maxString - s.length) / (to.length - from.length));
+      limitString(
+        cx.rt,
+        s.length + Math.min(countOf(s, from, room), room + 1) * (to.length - from.length),
+        cx.pos,
+      );
+    }
+    a[0] = cx.rt.checkString(s.split(from).join(to), cx.pos);
     return undefined;
   }),
   pop: str((s, a) => {
-    const cs = toChars(s);
+    const cs = charsOf(s);
     if (a.length === 1) {
       if (cs.length === 0) return undefined;
-      const c = cs.pop()!;
-      a[0] = cs.join('');
+      const c = cs.at(cs.length - 1);
+      a[0] = cs.slice(0, cs.length - 1);
       return new RChar(c);
     }
     if (a.length === 2 && isInt(a[1])) {
       const n = Math.min(Math.max(Number(a[1]), 0), cs.length);
-      a[0] = cs.slice(0, cs.length - n).join('');
-      return cs.slice(cs.length - n).join('');
+      a[0] = cs.slice(0, cs.length - n);
+      return cs.slice(cs.length - n);
     }
     return noMatch();
   }),
   index_of: str((s, a) => {
     const t = text(a[1]);
     if (t === undefined || a.length > 3) return noMatch();
-    const cs = toChars(s);
+    const cs = charsOf(s);
     let start = 0;
     if (a.length === 3) {
       if (!isInt(a[2])) return noMatch();
@@ -183,36 +255,67 @@ export const STRINGS: Record<string, Builtin> = {
       start = n < 0 ? Math.max(cs.length + n, 0) : n;
       if (start >= cs.length) return -1;
     }
-    const prefix = cs.slice(0, start).join('');
+    const prefix = cs.slice(0, start);
     const idx = s.indexOf(t, prefix.length);
     return idx < 0 ? -1 : charLength(s.slice(0, idx));
   }),
-  split: str((s, a) => {
-    if (a.length === 1) return s.split(/\s+/u).filter((x) => x !== '');
+  split: str((s, a, cx) => {
+    if (a.length === 1) {
+      if (cx.rt.maxArray !== Infinity && s.length > 2 * cx.rt.maxArray) {
+        // count the words first: `split()` of a 1 MB "a a a …" would build 500,000 of them
+        const word = /\S+/gu;
+        let n = 0;
+        while (word.exec(s) !== null) if (++n > cx.rt.maxArray) throw tooLargeArray(cx.pos);
+      }
+      return s.split(/\s+/u).filter((x) => x !== '');
+    }
     if (a.length === 2 && isInt(a[1])) {
-      const cs = toChars(s);
+      const cs = charsOf(s);
       const n = Number(a[1]);
       const k = n < 0 ? Math.max(cs.length + n, 0) : Math.min(n, cs.length);
-      return [cs.slice(0, k).join(''), cs.slice(k).join('')];
+      return [cs.slice(0, k), cs.slice(k)];
     }
     const sep = text(a[1]);
     if (sep === undefined) return noMatch();
-    if (a.length === 2) return s.split(sep);
-    if (a.length === 3 && isInt(a[2])) return splitN(s, sep, Number(a[2]));
+    if (a.length === 2) {
+      limitPieces(cx.rt, s, sep, Infinity, cx.pos);
+      return s.split(sep);
+    }
+    if (a.length === 3 && isInt(a[2])) {
+      limitPieces(cx.rt, s, sep, Number(a[2]), cx.pos);
+      return splitN(s, sep, Number(a[2]));
+    }
     return noMatch();
   }),
-  split_rev: str((s, a) => {
+  split_rev: str((s, a, cx) => {
     const sep = text(a[1]);
     if (sep === undefined) return noMatch();
-    if (a.length === 2) return s.split(sep).reverse();
-    if (a.length === 3 && isInt(a[2])) return rsplitN(s, sep, Number(a[2]));
+    if (a.length === 2) {
+      limitPieces(cx.rt, s, sep, Infinity, cx.pos);
+      return s.split(sep).reverse();
+    }
+    if (a.length === 3 && isInt(a[2])) {
+      limitPieces(cx.rt, s, sep, Number(a[2]), cx.pos);
+      return rsplitN(s, sep, Number(a[2]));
+    }
     return noMatch();
   }),
-  to_chars: str((s) => toChars(s).map((c) => new RChar(c))),
-  chars: str((s, a) => {
-    const cs = toChars(s);
-    if (a.length === 1) return cs.map((c) => new RChar(c));
-    const r = rangeArgs(cs, a);
-    return r ? cs.slice(r[0], r[1]).map((c) => new RChar(c)) : noMatch();
+  to_chars: str((s, a, cx) => {
+    if (a.length !== 1) return noMatch();
+    limitArray(cx.rt, charLength(s), cx.pos);
+    return toChars(s).map((c) => new RChar(c));
+  }),
+  chars: str((s, a, cx) => {
+    const n = charLength(s);
+    if (a.length === 1) {
+      limitArray(cx.rt, n, cx.pos);
+      return toChars(s).map((c) => new RChar(c));
+    }
+    const r = rangeArgs({ length: n }, a);
+    if (!r) return noMatch();
+    limitArray(cx.rt, r[1] - r[0], cx.pos);
+    return toChars(s)
+      .slice(r[0], r[1])
+      .map((c) => new RChar(c));
   }),
 };

@@ -7,6 +7,18 @@ import {
 import type { ServerOptionsInput } from '../../config';
 import { silentLogger } from '../../log';
 import { createRedisDispatch } from '../../queue/redis-dispatch';
+import { loadNativeUws } from '../../transport/uws';
+
+/**
+ * The transports gateway suites run on: both where uWebSockets.js's native binary loads for
+ * this Node, else `ws` alone (said once, so a skipped half is never silent).
+ */
+export const TEST_TRANSPORTS: readonly ('uws' | 'ws')[] = (() => {
+  const native = loadNativeUws();
+  if (native.ok) return ['uws', 'ws'] as const;
+  console.warn(`uws transport specs skipped: ${native.reason}`);
+  return ['ws'] as const;
+})();
 
 export interface TestGateway {
   readonly server: CircleServerHandle;
