@@ -31,7 +31,15 @@ end
 `;
 
 /** The task fields `planTask` reads; `status` must stay first. */
-export const CLAIMED_FIELDS = ['status', 'contextId', 'script', 'callerId', 'input', 'replyToQueue'] as const;
+export const CLAIMED_FIELDS = [
+  'status',
+  'contextId',
+  'script',
+  'callerId',
+  'input',
+  'replyToQueue',
+  'createdAt',
+] as const;
 
 /**
  * TAKE_BATCH and CLAIM_TASKS in one call: claims the given ids (already moved into the

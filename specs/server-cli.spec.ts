@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { buildOnce, killAll, launch } from './support/cli';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { selfSignedCert } from './support/tls';
 import { startTestWorker } from './support/test-worker';
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
@@ -133,30 +130,7 @@ describe('circles-server command line', () => {
 
 describe('TLS', () => {
   it('serves wss:// with --tls --cert --key', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-tls-'));
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const { cert, key } = selfSignedCert();
     const run = launch('circles-server', [
       '--port',
       '0',

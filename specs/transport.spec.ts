@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { chooseTransport } from '../transport/listener';
@@ -10,6 +8,7 @@ import { silentLogger } from '../log';
 import { startGateway, TEST_TRANSPORTS, type TestGateway } from './support/gateway';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { selfSignedCert } from './support/tls';
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 
@@ -162,30 +161,7 @@ describe.each(TEST_TRANSPORTS)('readiness and lame duck (%s)', (transport) => {
 });
 
 describe('TLS on every transport', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-tls-'));
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  beforeAll(() => {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-  });
+  const { dir, cert, key } = selfSignedCert();
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it.each(TEST_TRANSPORTS)('serves wss:// on %s', async (transport) => {

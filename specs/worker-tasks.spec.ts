@@ -5,6 +5,7 @@ import { keyBuilder, type KeyBuilder } from '../queue/keys';
 import type { TaskReply } from '../queue/task';
 import { connectRedisBackend } from '../queue/redis-worker';
 import { startWorker, type WorkerHandle, type WorkerOptionsInput } from '../worker';
+import { PLAY_EXPIRED, SUBMIT_CLOCK_GRACE_MS } from '../worker/task-loop';
 import { literalStoreKeys } from '../worker/task-plan';
 import { startRedis, type TestRedis } from './support/redis-server';
 
@@ -218,6 +219,37 @@ describe('worker: running tasks', () => {
     const replies = await bothReplies(s);
     expect(replies.get(long)).toMatchObject({ status: 'error' });
     expect(replies.get(next)).toEqual({ taskId: next, status: 'completed', output: 'next' });
+  });
+
+  it('does not run a play whose caller was already told -32003; a webhook event still runs', async () => {
+    const s = scene();
+    await worker(s, { concurrency: 1, playTimeoutMs: 2_000 });
+    const longAgo = new Date(Date.now() - 60_000).toISOString();
+    const expired = await enqueue(s, 'store_set("ran", true); "ran"', { createdAt: longAgo });
+    const event = await enqueue(s, 'event.type', {
+      createdAt: longAgo,
+      input: '{"type":"late"}',
+      callerId: 'stripe',
+    });
+    const replies = await bothReplies(s);
+    expect(replies.get(expired)).toEqual({ taskId: expired, status: 'error', error: PLAY_EXPIRED });
+    expect(replies.get(event)).toEqual({ taskId: event, status: 'completed', output: 'late' });
+    expect(await client.hGet(s.keys.store(CIRCLE_A), 'ran')).toBeNull();
+  });
+
+  it('gives a play only what is left of its time since submission', async () => {
+    const s = scene();
+    await worker(s, { concurrency: 1, playTimeoutMs: 8_000 });
+    // submitted 7.5 s ago: its caller gives up at 8 s (plus the clock grace), so the script
+    // (about 20 s of work, well within the operation budget) must stop then, not after a fresh 8 s
+    const spin = await enqueue(s, `for j in 0..20 { ${slow('0')} }`, {
+      createdAt: new Date(Date.now() - 7_500).toISOString(),
+    });
+    const t0 = Date.now();
+    const reply = await nextReply(s, 15);
+    expect(reply).toMatchObject({ taskId: spin, status: 'error' });
+    expect(reply.error).toMatch(/terminated|deadline/i);
+    expect(Date.now() - t0).toBeLessThan(500 + SUBMIT_CLOCK_GRACE_MS + 3_000);
   });
 
   it('binds a task input as the constant `event`', async () => {

@@ -1,5 +1,3 @@
-import type { WebSocket } from 'uWebSockets.js';
-
 /**
  * The only face of a socket the actors see. It owns uWS's rule that a socket object is
  * invalid after its close event: once closed, send and close do nothing.
@@ -31,22 +29,21 @@ export interface SocketPortHooks {
   onBackpressure(): void;
 }
 
-/** Adapts one uWS socket; the listener calls `markClosed()` from uWS's close handler. */
-export class UwsSocketPort<T> implements SocketPort {
-  private isClosed = false;
+/**
+ * What both transports' ports share: once closed, send and close do nothing (uWS's socket
+ * objects are invalid after their close event; `ws` ignores sends after close), and how the
+ * socket ended is kept for the connection log line.
+ */
+export abstract class ClosablePort implements SocketPort {
+  protected isClosed = false;
+  closeCode?: number;
+  closeReason?: string;
 
-  constructor(
-    private readonly ws: WebSocket<T>,
-    private readonly maxBuffered: number,
-    private readonly hooks: SocketPortHooks,
-  ) {}
+  constructor(protected readonly hooks: SocketPortHooks) {}
 
   get closed(): boolean {
     return this.isClosed;
   }
-
-  closeCode?: number;
-  closeReason?: string;
 
   /** Called from the transport's close event with what the close frame said. */
   markClosed(code?: number, reason?: string): void {
@@ -55,28 +52,12 @@ export class UwsSocketPort<T> implements SocketPort {
     this.closeReason ??= reason;
   }
 
-  send(text: string): void {
-    if (this.isClosed) return;
-    this.ws.cork(() => this.write(text));
-  }
+  abstract send(text: string): void;
+  abstract sendAll(texts: readonly string[]): void;
+  abstract close(code: number, reason?: string): void;
 
-  sendAll(texts: readonly string[]): void {
-    if (this.isClosed || texts.length === 0) return;
-    this.ws.cork(() => {
-      for (const t of texts) if (!this.write(t)) return;
-    });
-  }
-
-  close(code: number, reason = ''): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.ws.end(code, reason);
-  }
-
-  /** 2 = dropped by uWS (over maxBackpressure): the reader is too slow, so we let it go. */
-  private write(text: string): boolean {
-    const status = this.ws.send(text, false);
-    if (status !== 2 && this.ws.getBufferedAmount() <= this.maxBuffered) return true;
+  /** A peer whose unsent output passed the limit does not read: we let it go (1013). */
+  protected dropSlowReader(): false {
     this.hooks.onBackpressure();
     this.close(CloseCode.TryAgainLater, 'slow reader: send buffer full');
     return false;

@@ -11,7 +11,8 @@ import {
   type ListenerDeps,
 } from './listener';
 import { routeHttp, wantsBody } from './routes';
-import { CloseCode, UwsSocketPort } from './socket-port';
+import { CloseCode } from './socket-port';
+import { UwsSocketPort } from './uws-socket-port';
 import { answerUwsAsync, readUwsBody, writeUwsAnswer } from './uws-http';
 import { loadNativeUws } from './uws';
 

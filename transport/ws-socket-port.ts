@@ -1,10 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CloseCode, type SocketPort, type SocketPortHooks } from './socket-port';
+import { ClosablePort, type SocketPortHooks } from './socket-port';
 
 /** Adapts one `ws` socket; the listener calls `markClosed()` from its close event. */
-export class WsSocketPort implements SocketPort {
-  private isClosed = false;
+export class WsSocketPort extends ClosablePort {
   /** When the peer last sent anything (frame, ping or pong); the idle sweep reads it. */
   lastSeen = Date.now();
   pinged = false;
@@ -13,21 +12,9 @@ export class WsSocketPort implements SocketPort {
     readonly ws: WebSocket,
     private readonly raw: Duplex,
     private readonly maxBuffered: number,
-    private readonly hooks: SocketPortHooks,
-  ) {}
-
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
-  closeCode?: number;
-  closeReason?: string;
-
-  /** Called from the transport's close event with what the close frame said. */
-  markClosed(code?: number, reason?: string): void {
-    this.isClosed = true;
-    this.closeCode ??= code;
-    this.closeReason ??= reason;
+    hooks: SocketPortHooks,
+  ) {
+    super(hooks);
   }
 
   send(text: string): void {
@@ -58,12 +45,8 @@ export class WsSocketPort implements SocketPort {
     this.ws.terminate();
   }
 
-  /** A peer whose unsent output passes the limit does not read: we let it go (as uWS does). */
   private write(text: string): boolean {
     this.ws.send(text);
-    if (this.ws.bufferedAmount <= this.maxBuffered) return true;
-    this.hooks.onBackpressure();
-    this.close(CloseCode.TryAgainLater, 'slow reader: send buffer full');
-    return false;
+    return this.ws.bufferedAmount <= this.maxBuffered || this.dropSlowReader();
   }
 }

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { addProcessMetrics } from '../metrics';
 
 /** Why a task was answered with an error (`circles_worker_tasks_failed_total{reason}`). */
-export const FAILURE_REASONS = ['script', 'malformed', 'store_conflict', 'store_quota'] as const;
+export const FAILURE_REASONS = ['script', 'malformed', 'store_conflict', 'store_quota', 'expired'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**
@@ -18,7 +18,7 @@ export function createWorkerMetrics(
   const registers = [registry];
   const failed = new Counter({
     name: 'circles_worker_tasks_failed_total',
-    help: 'Tasks answered with an error, by reason: the script failed (error or deadline), the task was malformed, its store reads kept going stale, or its writes were over quota',
+    help: 'Tasks answered with an error, by reason: the script failed (error or deadline), the task was malformed, its store reads kept going stale, its writes were over quota, or its caller had stopped waiting before it ran',
     labelNames: ['reason'] as const,
     registers,
   });

@@ -39,6 +39,11 @@ export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
  */
 export const MAX_STORE_RUNS = 50;
 
+/** Slack on a play's deadline for the submitting host's clock being ahead of ours. */
+export const SUBMIT_CLOCK_GRACE_MS = 1_000;
+/** The error of a play whose caller had already been told -32003 when a worker took it. */
+export const PLAY_EXPIRED =
+  'Play expired before it ran: its caller stopped waiting one play timeout after submitting it (-32003); nothing was run';
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 /** Batches taken ahead of the threads, so they never wait on a Redis round trip. */
@@ -257,9 +262,17 @@ export class TaskLoop {
         this.settle([task]);
         return 'done';
       }
+      const budget = this.budgetMs(plan);
+      if (budget <= 0) {
+        await this.finish(
+          { task, status: 'error', text: PLAY_EXPIRED, replyToQueue: plan.replyToQueue },
+          'expired',
+        );
+        return 'done';
+      }
       const timer = this.metrics?.scriptSeconds.startTimer();
-      const inline = plan.mentionsStore ? undefined : this.inline.tryRun(this.job(task, plan));
-      result = inline ?? (await this.pool.run(this.job(task, plan, await this.prefetch(task, plan))));
+      const inline = plan.mentionsStore ? undefined : this.inline.tryRun(this.job(task, plan, budget));
+      result = inline ?? (await this.pool.run(this.job(task, plan, budget, await this.prefetch(task, plan))));
       if (!('retry' in result)) {
         if (!('cancelled' in result)) timer?.();
         break;
@@ -309,14 +322,30 @@ export class TaskLoop {
     return run;
   }
 
-  private job(task: HeldTask, plan: RunPlan, prefetched?: ScriptJob['prefetched']): ScriptJob {
+  private job(
+    task: HeldTask,
+    plan: RunPlan,
+    deadlineMs: number,
+    prefetched?: ScriptJob['prefetched'],
+  ): ScriptJob {
     return {
       script: plan.script,
       circlePk: task.circlePk,
       constants: plan.constants,
-      deadlineMs: this.settings.playTimeoutMs,
+      deadlineMs,
       prefetched,
     };
+  }
+
+  /**
+   * What is left of a play's time: its caller was told -32003 one play timeout after it was
+   * submitted, so nothing runs past that (plus a grace for clocks of different hosts); a
+   * conflicted re-run gets what remains. Webhook events get the whole budget each run.
+   */
+  private budgetMs(plan: RunPlan): number {
+    const full = this.settings.playTimeoutMs;
+    if (plan.submittedAt === undefined) return full;
+    return Math.min(full, plan.submittedAt + full + SUBMIT_CLOCK_GRACE_MS - Date.now());
   }
 
   /**

@@ -17,6 +17,12 @@ export type TaskPlan =
       /** Keys the source reads by literal name: read before the run (see `literalStoreKeys`). */
       readonly literalKeys: readonly string[];
       readonly replyToQueue?: string;
+      /**
+       * When the play was submitted (epoch ms): its caller waits one play timeout from then, so
+       * that is the script's deadline too. Absent for webhook events (nobody waits on them:
+       * they get the whole budget whenever they run) and for hashes without a readable time.
+       */
+      readonly submittedAt?: number;
     };
 
 const LITERAL_READ = /\bstore_(?:get|delete)\s*\(\s*"([^"\\\n]{1,256})"\s*\)/g;
@@ -77,5 +83,7 @@ export function planTask(task: HeldTask, stored: StoredTask | null, maxScriptByt
   }
   const mentionsStore = script.includes('store_');
   const literalKeys = mentionsStore ? literalStoreKeys(script) : [];
-  return { kind: 'run', script, constants, mentionsStore, literalKeys, replyToQueue };
+  const created = constants.event === undefined ? Date.parse(stored.createdAt ?? '') : NaN;
+  const submittedAt = Number.isFinite(created) ? created : undefined;
+  return { kind: 'run', script, constants, mentionsStore, literalKeys, replyToQueue, submittedAt };
 }
