@@ -78,6 +78,9 @@ export function createMetrics() {
     return scrape;
   };
 
+  /** The server's own count of plays in flight (its drain counter), read at scrape time. */
+  let playsInFlight: () => number = () => 0;
+
   const transportInfo = new Gauge({
     name: 'circles_transport_info',
     help: 'The WebSocket transport this gateway runs on (1 for the one in use)',
@@ -125,6 +128,9 @@ export function createMetrics() {
       name: 'circles_plays_in_flight',
       help: 'Plays accepted and not yet answered, across all sessions',
       registers: [registry],
+      collect() {
+        this.set(playsInFlight());
+      },
     }),
     playSeconds: new Histogram({
       name: 'circles_play_duration_seconds',
@@ -171,6 +177,10 @@ export function createMetrics() {
      * (development mode: any key is served) no per-circle series is reported. Replaces an
      * earlier call.
      */
+    /** Reads `circles_plays_in_flight` from `count` (the server's drain counter) at each scrape. */
+    watchPlaysInFlight(count: () => number): void {
+      playsInFlight = count;
+    },
     watchQueues(backend: Pick<DispatchBackend, 'queueStats'>, circles: readonly string[]): void {
       queues = { backend, circles: [...new Set(circles)] };
     },

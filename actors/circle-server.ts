@@ -11,7 +11,8 @@ import { createMetrics, type Metrics } from '../metrics';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { createRedisDispatch } from '../queue/redis-dispatch';
 import { jsonAnswer, type HttpAnswer } from '../transport/http-response';
-import { startListener, type CircleLookup, type Listener, type TransportName } from '../transport/listener';
+import type { CircleLookup, Listener, TransportName } from '../transport/listener';
+import { startListener } from '../transport/start-listener';
 import { CloseCode } from '../transport/socket-port';
 import { resolveHandlerScripts } from '../webhooks/handler-scripts';
 import { createWebhookHandler } from '../webhooks/http-handler';
@@ -69,6 +70,7 @@ export async function spawnCircleServer(
   const served = new Set(options.circles.map((c) => normalizePubkey(c) ?? c));
   const inflight = new InflightTracker();
   metrics.watchQueues(backend, [...served]); // no per-circle series in development mode
+  metrics.watchPlaysInFlight(() => inflight.size);
   let draining = false;
   /** Set from the first moment of a stop: `/readyz` answers 503 through the lame-duck period. */
   let stopping = false;

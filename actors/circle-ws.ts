@@ -1,6 +1,6 @@
 import { spawn, type Ref } from 'nact';
 import { handleFrame } from '../rpc/core';
-import { CloseCode, type SocketPort } from '../transport/socket-port';
+import { CloseCode } from '../transport/socket-port';
 import type { PlayResultMsg } from './play-protocol';
 import { Session, type AuthCheckedMsg, type SessionDeps } from './session';
 
@@ -19,12 +19,6 @@ export type CircleWsMsg =
   { readonly type: 'frames'; readonly batch: FrameBatch } | PlayResultMsg | AuthCheckedMsg;
 
 /**
- * How a socket ended, when its transport records it on the port (the peer's or our close
- * code and reason); logged with the session's end.
- */
-type ClosedPort = SocketPort & { readonly closeCode?: number; readonly closeReason?: string };
-
-/**
  * One actor per WebSocket. Its state is the session (nonces, identity, failures, plays in
  * flight); it never awaits: plays go to the ScriptDispatcher and come back as messages.
  * A crash closes only this socket (1011) and stops only this actor.
@@ -32,22 +26,9 @@ type ClosedPort = SocketPort & { readonly closeCode?: number; readonly closeReas
 export function spawnCircleWs(parent: Ref<unknown>, name: string, given: SessionDeps): Ref<CircleWsMsg> {
   // Checked once per connection: with debug off, no line below is even formatted.
   const debug = given.logger.isLevelEnabled('debug');
-  const { metrics, inflight } = given;
-  const deps: SessionDeps = {
-    ...given,
-    logger: debug ? given.logger.child({ session: name, circle: given.circle }) : given.logger,
-    // every play the session starts and finishes, for the drain and for circles_plays_in_flight
-    inflight: {
-      started() {
-        inflight.started();
-        metrics.playsInFlight.inc();
-      },
-      finished() {
-        inflight.finished();
-        metrics.playsInFlight.dec();
-      },
-    },
-  };
+  const deps: SessionDeps = debug
+    ? { ...given, logger: given.logger.child({ session: name, circle: given.circle }) }
+    : given;
   const openedAt = performance.now();
   if (debug) deps.logger.debug('connection opened');
   return spawn(
@@ -94,11 +75,10 @@ export function spawnCircleWs(parent: Ref<unknown>, name: string, given: Session
       },
       afterStop: (session: Session) => {
         if (debug) {
-          const port = deps.port as ClosedPort;
           deps.logger.debug(
             {
-              code: port.closeCode,
-              reason: port.closeReason,
+              code: deps.port.closeCode,
+              reason: deps.port.closeReason,
               durationMs: Math.round(performance.now() - openedAt),
               unansweredPlays: session.inflightCount,
             },

@@ -1,4 +1,5 @@
 import { fail, type Pos, RhaiFailure } from './errors';
+import { tooLargeString } from './sizes';
 import { byteLength, Cell, type Value } from './values';
 
 /** Check the wall clock / operation budget at least this often (in operations). */
@@ -99,7 +100,7 @@ export class Runtime {
 
   checkString(s: string, pos?: Pos): string {
     if (s.length > this.maxString / 3 && (s.length > this.maxString || byteLength(s) > this.maxString)) {
-      throw fail('ErrorDataTooLarge', 'Length of string too large', pos);
+      throw tooLargeString(pos);
     }
     return s;
   }

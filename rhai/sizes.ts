@@ -159,11 +159,6 @@ export function checkDataSize(rt: Runtime, v: Value, pos?: Pos): void {
   new Scan(rt, pos, true).visit(v);
 }
 
-/** Cheap check after growing an array by primitive elements. */
-export function checkArrayLen(rt: Runtime, a: Value[], pos?: Pos): void {
-  if (a.length > rt.maxArray) throw tooLargeArray(pos);
-}
-
 /** Throw before building an array of `n` elements past the array limit. */
 export function limitArray(rt: Runtime, n: number, pos?: Pos): void {
   if (n > rt.maxArray) throw tooLargeArray(pos);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildOnce, killAll, launch } from './support/cli';
 import { RpcClient } from './support/rpc-client';
-import { chooseTransport } from '../transport/listener';
+import { chooseTransport } from '../transport/start-listener';
 
 /** What `--transport auto` picks on this Node (uws where its binary loads). */
 const AUTO_TRANSPORT = chooseTransport('auto').name;

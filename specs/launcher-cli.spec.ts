@@ -8,7 +8,7 @@ import { stripeSignatureHeader } from '../webhooks/stripe-signature';
 import { buildOnce, killAll, launch, type Run } from './support/cli';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
-import { chooseTransport } from '../transport/listener';
+import { chooseTransport } from '../transport/start-listener';
 
 /** What `--transport auto` picks on this Node (uws where its binary loads). */
 const AUTO_TRANSPORT = chooseTransport('auto').name;

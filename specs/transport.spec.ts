@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { chooseTransport } from '../transport/listener';
+import { chooseTransport } from '../transport/start-listener';
 import { loadNativeUws } from '../transport/uws';
 import { startWorker, type WorkerHandle } from '../worker';
 import { silentLogger } from '../log';

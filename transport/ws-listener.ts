@@ -110,14 +110,15 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = pathOf(req.url);
     const headers = headersOf(req);
-    let tooLarge = false;
-    const body = wantsBody(method, path)
+    const hasBody = wantsBody(method, path);
+    if (!hasBody) req.resume(); // a body nobody reads must not hold the connection
+    let tooLarge = false; // then the answer closes the connection: the rest is never read
+    const body = hasBody
       ? readBody(req, deps.maxWebhookBodyBytes).then((b) => {
           tooLarge = b === null;
           return b;
         })
       : Promise.resolve(null);
-    if (!wantsBody(method, path)) req.resume();
     Promise.resolve()
       .then(() => routeHttp(deps, { method, path, headers, body: () => body }))
       .then(

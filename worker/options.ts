@@ -79,7 +79,8 @@ export type WorkerOptions = z.output<typeof workerOptionsSchema>;
 
 /**
  * Validates options; on failure returns one line naming each bad field, as `nameOf`
- * spells it (the CLI passes its flag names).
+ * spells it (field names by default; `circles-worker` validates through `cmd/options.ts`,
+ * which names flags, variables and config keys itself).
  */
 export function parseWorkerOptions(
   input: WorkerOptionsInput,
