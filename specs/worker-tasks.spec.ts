@@ -395,6 +395,53 @@ describe('worker: running tasks', () => {
     expect(await nextReply(s)).toEqual({ taskId: read, status: 'completed', output: '7' });
   });
 
+  it('re-runs a play whose reads keep going stale for as long as its caller waits, then fails (time bounds it, not a run count)', async () => {
+    const s = scene();
+    const workerId = `w-${randomUUID()}`;
+    const backend = await connectRedisBackend({
+      redisUrl: redis.url,
+      namespace: s.ns,
+      workerId,
+      circles: [CIRCLE_A],
+      taskTtlS: 60,
+      livenessTtlS: 30,
+      logger: silentLogger(),
+    });
+    // every commit of a store-reading run loses to "another worker", as under heavy contention
+    const complete = backend.complete.bind(backend);
+    let lostRounds = 0;
+    backend.complete = async (outcomes, updatedAt) => {
+      const written = await complete(
+        outcomes.filter((o) => !o.store),
+        updatedAt,
+      );
+      let next = 0;
+      return outcomes.map((o) => {
+        if (!o.store) return written[next++]!;
+        lostRounds++;
+        return 'conflict';
+      });
+    };
+    const handle = await startWorker(
+      { circles: [CIRCLE_A], redisUrl: redis.url, namespace: s.ns, workerId, playTimeoutMs: 1_500 },
+      { logger: silentLogger(), backend },
+    );
+    workers.push(handle);
+    const t0 = Date.now();
+    const taskId = await enqueue(s, 'let n = store_get("n") ?? 0; store_set("n", n + 1); n');
+    const reply = await nextReply(s, 10);
+    const took = Date.now() - t0;
+    expect(reply).toMatchObject({ taskId, status: 'error' });
+    expect(reply.error).toMatch(/^Circle store conflict: .* \d+ runs in a row; nothing was written$/);
+    // it kept trying while its caller waited (50 lost rounds in a row used to end it within
+    // tens of ms), pausing between rounds, and stopped once the caller had been told -32003
+    // (play timeout + the clock grace)
+    expect(lostRounds).toBeGreaterThanOrEqual(10);
+    expect(took).toBeGreaterThanOrEqual(1_500);
+    expect(took).toBeLessThan(1_500 + SUBMIT_CLOCK_GRACE_MS + 1_500);
+    expect(await client.hGet(s.keys.store(CIRCLE_A), 'n')).toBeNull();
+  });
+
   it('re-queues at once what a take moved when its answer was lost (Redis gone mid-call)', async () => {
     const s = scene();
     const taskId = await enqueue(s, '"recovered"');

@@ -32,18 +32,27 @@ export type TaskLoopSettings = Pick<
 export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
 
 /**
- * Runs of one task whose store reads went stale before it could commit; then it fails.
- * Reruns of a circle go one at a time in this worker, so only other workers (and first runs)
- * can still overtake them: every lost round is another play's commit, so the system always
- * progresses, and a task loses 50 rounds in a row only under extreme contention.
+ * A backstop on the runs of one task whose store reads keep going stale (with the pauses
+ * between lost rounds, a play timeout of 30 s holds about 600). The bound that counts is time: a task re-runs while its caller still waits (its deadline, see
+ * `deadlineOf`), then fails with `Circle store conflict`. Reruns of a circle go one at a time
+ * in this worker, so only other workers can overtake them, and every lost round is another
+ * play's commit: a worker slowed down (a busy CPU) can lose a round per play another worker
+ * has queued — 50 in a row was seen with 2 workers × 200 increments — so a count alone
+ * failed plays whose callers were still waiting.
  */
-export const MAX_STORE_RUNS = 50;
+export const MAX_STORE_RUNS = 1_000;
 
 /** Slack on a play's deadline for the submitting host's clock being ahead of ours. */
 export const SUBMIT_CLOCK_GRACE_MS = 1_000;
 /** The error of a play whose caller had already been told -32003 when a worker took it. */
 export const PLAY_EXPIRED =
   'Play expired before it ran: its caller stopped waiting one play timeout after submitting it (-32003); nothing was run';
+/** Lost rounds before a conflicted task pauses between re-runs. */
+const CONFLICT_BACKOFF_AFTER = 5;
+const CONFLICT_BACKOFF_MAX_MS = 50;
+/** 1, 2, 4 … 50 ms after the `run`th lost round, each between half and all of it. */
+const conflictBackoffMs = (run: number): number =>
+  Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** (run - CONFLICT_BACKOFF_AFTER)) * (0.5 + Math.random() / 2);
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 /** Batches taken ahead of the threads, so they never wait on a Redis round trip. */
@@ -235,26 +244,35 @@ export class TaskLoop {
 
   /**
    * Runs a task's script and commits its outcome. If its reads went stale before the commit,
-   * runs it again on fresh data, in its circle's lane, up to MAX_STORE_RUNS runs in all.
+   * runs it again on fresh data, in its circle's lane, until its deadline.
    */
   private async runTask(task: HeldTask, plan: RunPlan): Promise<void> {
+    const deadline = this.deadlineOf(plan);
     const rerunInLane = (first: number): Promise<void> =>
       this.inLane(task.circlePk, async () => {
         for (let run = first; ; run++) {
-          if ((await this.runOnce(task, plan, run)) !== 'conflict') return;
+          if ((await this.runOnce(task, plan, run, deadline)) !== 'conflict') return;
           this.metrics?.conflictReruns.inc();
+          // past a few lost rounds, another worker is winning them: give its commits room
+          // (jittered, growing) instead of spinning until the deadline
+          if (run >= CONFLICT_BACKOFF_AFTER) await this.sleep(conflictBackoffMs(run), this.backoffWaiters);
         }
       });
     // While a circle is contended here, its store scripts join the lane at once: running them
     // in parallel would only produce more conflicts (and starve the lane's reruns).
     if (plan.mentionsStore && this.lanes.has(task.circlePk)) return rerunInLane(1);
-    if ((await this.runOnce(task, plan, 1)) !== 'conflict') return;
+    if ((await this.runOnce(task, plan, 1, deadline)) !== 'conflict') return;
     this.metrics?.conflictReruns.inc();
     await rerunInLane(2);
   }
 
   /** One run and its commit; `conflict` when it must run again. */
-  private async runOnce(task: HeldTask, plan: RunPlan, run: number): Promise<'conflict' | 'done'> {
+  private async runOnce(
+    task: HeldTask,
+    plan: RunPlan,
+    run: number,
+    deadline: number,
+  ): Promise<'conflict' | 'done'> {
     let backoff = BACKOFF_START_MS;
     let result: PoolResult;
     for (;;) {
@@ -262,12 +280,16 @@ export class TaskLoop {
         this.settle([task]);
         return 'done';
       }
-      const budget = this.budgetMs(plan);
+      const budget = deadline - Date.now();
       if (budget <= 0) {
-        await this.finish(
-          { task, status: 'error', text: PLAY_EXPIRED, replyToQueue: plan.replyToQueue },
-          'expired',
-        );
+        // before its first run: the caller had already been told -32003; after: it lost
+        // every round to other workers' commits for as long as its caller waited
+        await (run === 1
+          ? this.finish(
+              { task, status: 'error', text: PLAY_EXPIRED, replyToQueue: plan.replyToQueue },
+              'expired',
+            )
+          : this.failConflicted(task, plan, run - 1));
         return 'done';
       }
       const timer = this.metrics?.scriptSeconds.startTimer();
@@ -295,16 +317,15 @@ export class TaskLoop {
       ? { task, status: 'completed', text: result.output, replyToQueue, store: result.store }
       : { task, status: 'error', text: result.error, replyToQueue, store: result.store };
     const written = await this.results.write(outcome);
-    if (written === 'conflict' && run < MAX_STORE_RUNS) return 'conflict';
-    if (written === 'conflict' || written === 'quota') {
+    if (written === 'conflict') {
+      if (run < MAX_STORE_RUNS) return 'conflict';
+      await this.failConflicted(task, plan, run);
+      return 'done';
+    }
+    if (written === 'quota') {
       const text =
-        written === 'conflict'
-          ? `Circle store conflict: other plays changed what the script read before it could commit, ${run} runs in a row; nothing was written`
-          : "Circle store quota exceeded: the script's writes would take the store over its limit; nothing was written";
-      await this.finish(
-        { task, status: 'error', text, replyToQueue },
-        written === 'conflict' ? 'store_conflict' : 'store_quota',
-      );
+        "Circle store quota exceeded: the script's writes would take the store over its limit; nothing was written";
+      await this.finish({ task, status: 'error', text, replyToQueue }, 'store_quota');
       return 'done';
     }
     this.settleWritten(outcome, written, 'script');
@@ -338,14 +359,22 @@ export class TaskLoop {
   }
 
   /**
-   * What is left of a play's time: its caller was told -32003 one play timeout after it was
-   * submitted, so nothing runs past that (plus a grace for clocks of different hosts); a
-   * conflicted re-run gets what remains. Webhook events get the whole budget each run.
+   * When a task's time is up (epoch ms), its conflicted re-runs included: a play's caller is
+   * told -32003 one play timeout after submitting it, so nothing runs past that (plus a grace
+   * for clocks of different hosts); a webhook event has nobody waiting and gets one play
+   * timeout from when it starts here. A run never gets more than one play timeout.
    */
-  private budgetMs(plan: RunPlan): number {
+  private deadlineOf(plan: RunPlan): number {
     const full = this.settings.playTimeoutMs;
-    if (plan.submittedAt === undefined) return full;
-    return Math.min(full, plan.submittedAt + full + SUBMIT_CLOCK_GRACE_MS - Date.now());
+    const now = Date.now();
+    if (plan.submittedAt === undefined) return now + full;
+    return Math.min(now + full, plan.submittedAt + full + SUBMIT_CLOCK_GRACE_MS);
+  }
+
+  /** Answers a task whose reads kept going stale for `runs` runs (nothing was written). */
+  private failConflicted(task: HeldTask, plan: RunPlan, runs: number): Promise<void> {
+    const text = `Circle store conflict: other plays changed what the script read before it could commit, ${runs} runs in a row; nothing was written`;
+    return this.finish({ task, status: 'error', text, replyToQueue: plan.replyToQueue }, 'store_conflict');
   }
 
   /**

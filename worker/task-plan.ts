@@ -20,7 +20,7 @@ export type TaskPlan =
       /**
        * When the play was submitted (epoch ms): its caller waits one play timeout from then, so
        * that is the script's deadline too. Absent for webhook events (nobody waits on them:
-       * they get the whole budget whenever they run) and for hashes without a readable time.
+       * they get one play timeout from when they start) and for hashes without a readable time.
        */
       readonly submittedAt?: number;
     };
