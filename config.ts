@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_SESSION_SECRET_LENGTH } from './auth/resume-token';
 import { LOG_FORMATS, LOG_LEVELS } from './log';
 import { DEFAULT_TASK_TTL_S } from './queue/task';
 
@@ -42,6 +43,21 @@ export const ServerOptionsSchema = z
     nonceTtlSeconds: z.number().int().positive().default(300),
     maxNoncesPerSession: z.number().int().positive().default(8),
     maxFailedAuth: z.number().int().positive().default(5),
+    /** Lifetime of a resume token (SPEC §3.8); at most 31 days, a bearer credential should end. */
+    sessionTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(31 * 24 * 3600)
+      .default(3600),
+    /**
+     * HMAC key of resume tokens; servers behind one load balancer share it. Absent: random per
+     * process (tokens die with it and work nowhere else).
+     */
+    sessionSecret: z
+      .string()
+      .min(MIN_SESSION_SECRET_LENGTH, `must be at least ${MIN_SESSION_SECRET_LENGTH} characters`)
+      .optional(),
     maxWebhookBodyBytes: z
       .number()
       .int()
@@ -65,16 +81,27 @@ export const ServerOptionsSchema = z
     lameduckMs: z.number().int().min(0).default(0),
     /** Most requests one JSON-RPC batch may hold. */
     maxBatch: z.number().int().min(1).max(100_000).default(1000),
+    /**
+     * Upgrades waiting to be served, and logins being verified, each at most this many at
+     * once; beyond, an upgrade is refused 503 and an authenticate -32005 (storm admission).
+     */
+    maxHandshakes: z.number().int().min(1).max(1_000_000).default(1024),
     transport: z.enum(TRANSPORTS).default('auto'),
     /** Signature verification threads (0 = one per CPU). */
     verifierThreads: z.number().int().min(0).default(0),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     logFormat: z.enum(LOG_FORMATS).default('auto'),
+    /** Serve the playground page on `GET /` (SPEC §7); absent = only in development mode. */
+    playground: z.boolean().optional(),
   })
   .strict();
 
 export type ServerOptions = z.output<typeof ServerOptionsSchema>;
 export type ServerOptionsInput = z.input<typeof ServerOptionsSchema>;
+
+/** Whether the playground is served: as asked, else in development mode (no circles given). */
+export const playgroundEnabled = (o: Pick<ServerOptions, 'playground' | 'circles'>): boolean =>
+  o.playground ?? o.circles.length === 0;
 
 /** One line describing the first problem, for a command-line error. */
 export function describeOptionsError(error: z.ZodError): string {

@@ -33,5 +33,4 @@ export {
 export { launchCircles, type LaunchOptions, type Launched } from './launcher/launch';
 export { createLogger, silentLogger, LOG_FORMATS, type Logger, type LogFormat } from './log';
 export * as rhai from './rhai';
-export { CirclesClient, CirclesRpcError } from './client/circles-client';
 export { personalSign, publicKeyOf } from './client/sign';

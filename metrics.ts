@@ -80,6 +80,8 @@ export function createMetrics() {
 
   /** The server's own count of plays in flight (its drain counter), read at scrape time. */
   let playsInFlight: () => number = () => 0;
+  /** The newcomer lane's length, read at scrape time. */
+  let newcomersWaiting: () => number = () => 0;
 
   const transportInfo = new Gauge({
     name: 'circles_transport_info',
@@ -132,6 +134,14 @@ export function createMetrics() {
         this.set(playsInFlight());
       },
     }),
+    newcomersWaiting: new Gauge({
+      name: 'circles_newcomers_waiting',
+      help: 'Upgrades and handshaking sessions waiting behind established sessions (the newcomer lane)',
+      registers: [registry],
+      collect() {
+        this.set(newcomersWaiting());
+      },
+    }),
     playSeconds: new Histogram({
       name: 'circles_play_duration_seconds',
       help: 'Time from play request to its answer',
@@ -171,16 +181,20 @@ export function createMetrics() {
       transportInfo.reset();
       transportInfo.set({ transport: name }, 1);
     },
+    /** Reads `circles_plays_in_flight` from `count` (the server's drain counter) at each scrape. */
+    watchPlaysInFlight(count: () => number): void {
+      playsInFlight = count;
+    },
+    /** Reads `circles_newcomers_waiting` from `count` (the newcomer lane) at each scrape. */
+    watchNewcomers(count: () => number): void {
+      newcomersWaiting = count;
+    },
     /**
      * Reports queue depth and oldest task age of `circles` at every scrape, from
      * `backend.queueStats`. Pass the circles the server is configured to serve; with none
      * (development mode: any key is served) no per-circle series is reported. Replaces an
      * earlier call.
      */
-    /** Reads `circles_plays_in_flight` from `count` (the server's drain counter) at each scrape. */
-    watchPlaysInFlight(count: () => number): void {
-      playsInFlight = count;
-    },
     watchQueues(backend: Pick<DispatchBackend, 'queueStats'>, circles: readonly string[]): void {
       queues = { backend, circles: [...new Set(circles)] };
     },

@@ -3,9 +3,15 @@ import { dispatch, spawn, stop as stopActor, type Ref } from 'nact';
 import openrpcDocument from '../openrpc.json';
 import { normalizePubkey } from '../auth/keys';
 import { nativeSecp256k1 } from '../auth/native-secp256k1';
+import { ResumeTokens } from '../auth/resume-token';
 import { signatureLibrary } from '../auth/signature';
 import { createVerifierPool, type SignatureVerifier } from '../auth/verify-pool';
-import { ServerOptionsSchema, type ServerOptions, type ServerOptionsInput } from '../config';
+import {
+  playgroundEnabled,
+  ServerOptionsSchema,
+  type ServerOptions,
+  type ServerOptionsInput,
+} from '../config';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from '../metrics';
 import type { DispatchBackend } from '../queue/dispatch-backend';
@@ -13,6 +19,8 @@ import { createRedisDispatch } from '../queue/redis-dispatch';
 import { jsonAnswer, type HttpAnswer } from '../transport/http-response';
 import type { CircleLookup, Listener, TransportName } from '../transport/listener';
 import { startListener } from '../transport/start-listener';
+import { loadPlayground } from '../transport/playground-route';
+import { NewcomerLane } from '../transport/newcomer-lane';
 import { CloseCode } from '../transport/socket-port';
 import { resolveHandlerScripts } from '../webhooks/handler-scripts';
 import { createWebhookHandler } from '../webhooks/http-handler';
@@ -21,6 +29,16 @@ import { spawnIdenfyActor } from './idenfy-actor';
 import { InflightTracker } from './inflight-tracker';
 import { spawnScriptDispatcher, type DispatcherMsg } from './script-dispatcher';
 import { spawnStripeActor } from './stripe-actor';
+
+/** An upgrade waiting longer than this behind established sessions is refused (503). */
+const UPGRADE_MAX_WAIT_MS = 2_000;
+/**
+ * Newcomer work per event-loop turn while established sessions have frames ready: a
+ * bystander's frame waits at most about this long for a login storm (bench (f)).
+ */
+const NEWCOMER_TURN_BUDGET_MS = 0.5;
+/** ... and at most this many upgrades or newcomer frame batches (a login is three). */
+const NEWCOMER_JOBS_PER_TURN = 16;
 
 /** What the host gets back from `spawnCircleServer`. */
 export interface CircleServerHandle {
@@ -67,10 +85,19 @@ export async function spawnCircleServer(
     extras.backend ?? createRedisDispatch({ url: options.redisUrl, logger: logger.child({ part: 'redis' }) });
   const verifier = extras.verifier ?? createVerifierPool(options.verifierThreads || undefined);
   const now = extras.now ?? (() => Math.floor(Date.now() / 1000));
+  const resumeTokens = new ResumeTokens(options.sessionSecret, options.sessionTtlSeconds);
   const served = new Set(options.circles.map((c) => normalizePubkey(c) ?? c));
   const inflight = new InflightTracker();
   metrics.watchQueues(backend, [...served]); // no per-circle series in development mode
   metrics.watchPlaysInFlight(() => inflight.size);
+  const newcomers = new NewcomerLane({
+    maxWaitingUpgrades: options.maxHandshakes,
+    maxWaitMs: UPGRADE_MAX_WAIT_MS,
+    turnBudgetMs: NEWCOMER_TURN_BUDGET_MS,
+    maxJobsPerTurn: NEWCOMER_JOBS_PER_TURN,
+    onError: (err) => logger.error({ err }, 'newcomer work failed'),
+  });
+  metrics.watchNewcomers(() => newcomers.waiting);
   let draining = false;
   /** Set from the first moment of a stop: `/readyz` answers 503 through the lame-duck period. */
   let stopping = false;
@@ -137,6 +164,7 @@ export async function spawnCircleServer(
     logger,
   });
   const openrpcText = JSON.stringify(openrpcDocument);
+  const playground = playgroundEnabled(options) ? loadPlayground() : undefined;
   let sessionSeq = 0;
 
   let listener: Listener | undefined;
@@ -150,6 +178,7 @@ export async function spawnCircleServer(
         maxBackpressureBytes: options.maxBackpressureBytes,
         idleTimeoutSeconds: options.idleTimeoutSeconds,
         maxWebhookBodyBytes: options.maxWebhookBodyBytes,
+        newcomers,
         lookupCircle,
         openSession: (port, circle) =>
           spawnCircleWs(root, `ws-${++sessionSeq}`, {
@@ -158,12 +187,15 @@ export async function spawnCircleServer(
             requireAuth: options.auth,
             maxInflight: options.maxInflight,
             maxBatch: options.maxBatch,
+            maxVerifying: options.maxHandshakes,
             maxRequestsPerSecond: options.maxRequestsPerSecond,
             maxFailedAuth: options.maxFailedAuth,
             nonceTtlSeconds: options.nonceTtlSeconds,
             maxNonces: options.maxNoncesPerSession,
             dispatcher,
             verifier,
+            resumeTokens,
+            tasks: backend,
             metrics,
             logger,
             openrpc: openrpcDocument,
@@ -191,7 +223,9 @@ export async function spawnCircleServer(
         },
         metricsText: () => metrics.registry.metrics(),
         openrpcText,
+        circles: [...served],
         webhook,
+        playground: playground?.route,
         metrics,
         logger,
       },
@@ -204,6 +238,8 @@ export async function spawnCircleServer(
   }
   metrics.setTransport(listener.transport);
   if (served.size === 0) logger.warn('development mode: no circles given, serving any valid circle key');
+  if (playground && !playground.built)
+    logger.warn('playground page not built (run `npm run build`): GET / answers 503');
   logger.info(
     {
       url: listener.url,
@@ -216,6 +252,10 @@ export async function spawnCircleServer(
     },
     'gateway listening',
   );
+  if (options.sessionSecret === undefined)
+    logger.info(
+      'no --session-secret: resume tokens are signed with a random per-process secret; they will not survive a restart or work on another server',
+    );
   if (!nativeSecp256k1)
     logger.warn('libsecp256k1 binding did not load: verifying signatures with @noble/curves (≈ 30× slower)');
 
@@ -238,6 +278,7 @@ export async function spawnCircleServer(
         }
         draining = true;
         l.stopAccepting();
+        newcomers.close();
         const idle = await inflight.waitIdle(options.drainTimeoutMs);
         if (!idle)
           logger.warn({ inflight: inflight.size }, 'drain timeout: closing sessions with plays in flight');

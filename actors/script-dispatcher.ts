@@ -1,7 +1,7 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Logger } from '../log';
 import type { DispatchBackend, NewTask } from '../queue/dispatch-backend';
-import type { TaskReply } from '../queue/task';
+import { readDetail, type TaskReply } from '../queue/task';
 import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
 
 export type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
@@ -59,6 +59,22 @@ function settle(state: State, taskId: string, outcome: PlayOutcome): void {
   if (!p) return; // already answered (e.g. timed out before a late reply)
   state.pending.delete(taskId);
   dispatch(p.replyTo, { type: 'play-result', taskId, outcome });
+}
+
+/**
+ * A worker's reply as a play outcome: old-shape replies (rhailib's, or an older worker's)
+ * carry no detail; malformed detail is dropped (see readDetail), never trusted or thrown on.
+ */
+function outcomeOf(reply: TaskReply): PlayOutcome {
+  const { errorKind, errorLine, errorPosition, logs } = readDetail(
+    reply as unknown as Record<string, unknown>,
+  );
+  if (reply.status === 'completed') {
+    const output = String(reply.output ?? '');
+    return logs ? { ok: true, output, logs } : { ok: true, output };
+  }
+  const error = String(reply.error ?? 'unknown error');
+  return { ok: false, kind: 'execution', error, errorKind, line: errorLine, position: errorPosition, logs };
 }
 
 const taskOf = (m: PlayMsg | EnqueueMsg): NewTask => ({
@@ -139,13 +155,9 @@ export function spawnScriptDispatcher(
         }
         case 'replies':
           for (const r of msg.replies) {
-            settle(
-              state,
-              r.taskId,
-              r.status === 'completed'
-                ? { ok: true, output: r.output ?? '' }
-                : { ok: false, kind: 'execution', error: r.error ?? 'unknown error' },
-            );
+            // replies come from Redis: anything may be in there
+            if (typeof r !== 'object' || r === null || typeof r.taskId !== 'string') continue;
+            settle(state, r.taskId, outcomeOf(r));
           }
           return state;
         case 'sweep': {

@@ -1,16 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { dispatch, type Ref } from 'nact';
-import { normalizePubkey } from '../auth/keys';
+import { addressOfPubkey } from '../auth/address';
 import { NonceBook, type IssuedNonce } from '../auth/nonces';
-import { decodeSignature } from '../auth/signature';
+import type { ResumeRefusal, ResumeTokens } from '../auth/resume-token';
 import type { SignatureVerifier } from '../auth/verify-pool';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { RpcErrorCode, rpcError } from '../rpc/errors';
 import { DEFAULT_MAX_BATCH, type Respond, type RpcCall, type RpcHandler } from '../rpc/core';
+import { loginRequestOf, nonceSubjectOf } from '../rpc/login-params';
 import { isMethodName, parseParams } from '../rpc/params';
+import { readTaskStatus, type TaskStateReader } from '../rpc/task-status';
 import { CloseCode, type SocketPort } from '../transport/socket-port';
-import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
+import {
+  executionErrorData,
+  playResult,
+  type PlayMsg,
+  type PlayOutcome,
+  type PlayResultMsg,
+} from './play-protocol';
 
 /** What a session needs from the server around it. */
 export interface SessionDeps {
@@ -24,6 +32,11 @@ export interface SessionDeps {
    * no member evaluated. Absent: {@link DEFAULT_MAX_BATCH}.
    */
   readonly maxBatch?: number;
+  /**
+   * Logins being verified across the server at most (`--max-handshakes`); one more
+   * authenticate is answered -32005 and does not count as a failure. Absent: no limit.
+   */
+  readonly maxVerifying?: number;
   /** 0 = no limit. */
   readonly maxRequestsPerSecond: number;
   readonly maxFailedAuth: number;
@@ -31,6 +44,10 @@ export interface SessionDeps {
   readonly maxNonces: number;
   readonly dispatcher: Ref<PlayMsg>;
   readonly verifier: SignatureVerifier;
+  /** Issues the resume token of each login and checks the ones presented (SPEC §3.8). */
+  readonly resumeTokens: ResumeTokens;
+  /** The task backend's read of a task, for `task_status` (SPEC §3.9). */
+  readonly tasks: TaskStateReader;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly openrpc: unknown;
@@ -45,7 +62,8 @@ export interface SessionDeps {
 /** The result of an off-loop signature check, delivered back to the session actor. */
 export interface AuthCheckedMsg {
   readonly type: 'auth-checked';
-  readonly pubkey: string;
+  /** The key that signed: the one given, or recovered (address login); absent when none did. */
+  readonly pubkey?: string;
   readonly candidates: readonly IssuedNonce[];
   readonly index: number;
   readonly respond: Respond;
@@ -56,8 +74,8 @@ interface InflightPlay {
   readonly startedAt: number;
 }
 
-const invalidKey = (path: string) =>
-  rpcError(RpcErrorCode.InvalidParams, { issues: [{ path, message: 'not a valid secp256k1 public key' }] });
+/** Why a login failed, for the debug line (never the token itself). */
+type AuthFailure = 'no_nonce' | 'bad_signature' | `token_${ResumeRefusal}`;
 
 /**
  * One WebSocket session's state and JSON-RPC methods: its nonces, identity, failed attempts
@@ -67,6 +85,8 @@ const invalidKey = (path: string) =>
 export class Session implements RpcHandler {
   private readonly nonces: NonceBook;
   private identity: string | null = null;
+  /** EIP-55 address of `identity`, computed once per login (whoami is the idle hot path). */
+  private address: string | null = null;
   private failures = 0;
   private readonly plays = new Map<string, InflightPlay>();
   /** Token bucket of the request-rate limit: tokens left, refilled continuously. */
@@ -106,6 +126,8 @@ export class Session implements RpcHandler {
   }
 
   handle(call: RpcCall, respond: Respond): void {
+    // Past the failed-login limit the socket is closing: later frames of its batch get nothing.
+    if (this.failures >= this.deps.maxFailedAuth) return;
     if (!this.withinRate()) {
       return respond({
         error: rpcError(RpcErrorCode.TooManyRequests, {
@@ -118,6 +140,9 @@ export class Session implements RpcHandler {
       respond({ error: rpcError(RpcErrorCode.MethodNotFound) });
       return;
     }
+    // Past its handshake: where login is optional, any other request; else a login (below).
+    if (!this.deps.requireAuth && method !== 'fetch_nonce' && method !== 'authenticate')
+      this.deps.port.markEstablished();
     switch (method) {
       case 'whoami': {
         // the common no-params call skips zod: this is the hot path of an idle session
@@ -126,21 +151,28 @@ export class Session implements RpcHandler {
           if (!p.ok) return respond({ error: p.error });
         }
         return respond({
-          result: { authenticated: this.identity !== null, pubkey: this.identity, circle: this.deps.circle },
+          result: {
+            authenticated: this.identity !== null,
+            pubkey: this.identity,
+            address: this.address,
+            circle: this.deps.circle,
+          },
         });
       }
       case 'fetch_nonce': {
         const p = parseParams('fetch_nonce', call.params);
         if (!p.ok) return respond({ error: p.error });
-        const pubkey = normalizePubkey(p.value.pubkey);
-        if (!pubkey) return respond({ error: invalidKey('pubkey') });
-        const n = this.nonces.issue(pubkey, this.deps.now());
+        const subject = nonceSubjectOf(p.value);
+        if (!subject.ok) return respond({ error: subject.error });
+        const n = this.nonces.issue(subject.value, this.deps.now());
         return respond({ result: { nonce: n.nonce, expires_at: n.expiresAt } });
       }
       case 'authenticate':
         return this.authenticate(call, respond);
       case 'play':
         return this.play(call, respond);
+      case 'task_status':
+        return this.taskStatus(call, respond);
       case 'rpc.discover': {
         const p = parseParams('rpc.discover', call.params);
         if (!p.ok) return respond({ error: p.error });
@@ -156,46 +188,75 @@ export class Session implements RpcHandler {
   private authenticate(call: RpcCall, respond: Respond): void {
     const p = parseParams('authenticate', call.params);
     if (!p.ok) return respond({ error: p.error });
-    const pubkey = normalizePubkey(p.value.pubkey);
-    if (!pubkey) return respond({ error: invalidKey('pubkey') });
-    if (!decodeSignature(p.value.signature)) {
+    const checked = loginRequestOf(p.value);
+    if (!checked.ok) return respond({ error: checked.error });
+    const login = checked.value;
+    if (login.kind === 'resume') return this.resume(login.token, respond);
+    // Storm admission: a signature check waits in the verifier pool; a resume does not.
+    if (this.deps.verifier.pending >= (this.deps.maxVerifying ?? Infinity)) {
       return respond({
-        error: rpcError(RpcErrorCode.InvalidParams, {
-          issues: [
-            { path: 'signature', message: 'expected 64 or 65 bytes of hex (r‖s or r‖s‖v, v ∈ 0,1,27,28)' },
-          ],
+        error: rpcError(RpcErrorCode.TooManyRequests, {
+          limit: `${this.deps.maxVerifying} logins in progress`,
         }),
       });
     }
-    // Reserve every nonce of this key: a success consumes the one that verified and
-    // returns the rest; a failure consumes them all.
-    const candidates = this.nonces.take(pubkey, this.deps.now());
+    // Reserve every nonce of this key or address: a success consumes the one that verified
+    // and returns the rest; a failure consumes them all.
+    const candidates = this.nonces.take(
+      login.kind === 'pubkey' ? login.pubkey : login.address,
+      this.deps.now(),
+    );
     if (candidates.length === 0) return this.authFailed(respond, 'no_nonce');
-    const { signature } = p.value;
-    this.deps.verifier
-      .verify(
-        candidates.map((c) => c.nonce),
-        signature,
-        pubkey,
-      )
-      .then(
-        (index) => dispatch(this.self, { type: 'auth-checked', pubkey, candidates, index, respond }),
-        () => dispatch(this.self, { type: 'auth-checked', pubkey, candidates, index: -1, respond }),
-      );
+    const messages = candidates.map((c) => c.nonce);
+    const answer = (index: number, pubkey?: string): void =>
+      dispatch(this.self, { type: 'auth-checked', pubkey, candidates, index, respond });
+    const checking =
+      login.kind === 'pubkey'
+        ? this.deps.verifier
+            .verify(messages, login.signature, login.pubkey)
+            .then((index) => ({ index, pubkey: login.pubkey }))
+        : this.deps.verifier.recoverAddress(messages, login.signature, login.address);
+    checking.then(
+      (r) => answer(r.index, r.pubkey),
+      () => answer(-1),
+    );
+  }
+
+  /** A resume token (SPEC §3.8): checked here, a keyed hash of 146 bytes costs microseconds. */
+  private resume(token: string, respond: Respond): void {
+    const r = this.deps.resumeTokens.check(token, this.deps.circle, this.deps.now());
+    if (!r.ok) return this.authFailed(respond, `token_${r.reason}`);
+    this.loggedIn(r.pubkey, respond);
   }
 
   /** Continues `authenticate` once the verifier thread has answered. */
   onAuthChecked(msg: AuthCheckedMsg): void {
-    if (msg.index < 0) return this.authFailed(msg.respond, 'bad_signature');
+    if (msg.index < 0 || msg.pubkey === undefined) return this.authFailed(msg.respond, 'bad_signature');
     this.nonces.restore(msg.candidates.filter((_, i) => i !== msg.index));
-    this.identity = msg.pubkey;
-    this.deps.metrics.auth.inc({ outcome: 'success' });
-    if (this.debug) this.deps.logger.debug({ outcome: 'success', pubkey: msg.pubkey }, 'login');
-    msg.respond({ result: { authenticated: true } });
+    this.loggedIn(msg.pubkey, msg.respond);
   }
 
-  /** `why`: no unexpired nonce was issued to the key, or the signature matched none. */
-  private authFailed(respond: Respond, why: 'no_nonce' | 'bad_signature'): void {
+  /** Every successful login: the identity, and a fresh resume token (sliding expiry). */
+  private loggedIn(pubkey: string, respond: Respond): void {
+    this.identity = pubkey;
+    this.address = addressOfPubkey(pubkey);
+    this.deps.port.markEstablished();
+    this.deps.metrics.auth.inc({ outcome: 'success' });
+    if (this.debug) this.deps.logger.debug({ outcome: 'success', pubkey }, 'login');
+    const resume = this.deps.resumeTokens.issue(this.deps.circle, pubkey, this.deps.now());
+    respond({
+      result: {
+        authenticated: true,
+        pubkey,
+        address: this.address,
+        resume_token: resume.token,
+        resume_expires_at: resume.expiresAt,
+      },
+    });
+  }
+
+  /** `why`: no unexpired nonce was issued, the signature matched none, or the token was refused. */
+  private authFailed(respond: Respond, why: AuthFailure): void {
     this.failures++;
     this.deps.metrics.auth.inc({ outcome: 'failure' });
     if (this.debug)
@@ -203,7 +264,11 @@ export class Session implements RpcHandler {
     respond({ error: rpcError(RpcErrorCode.InvalidCredentials) });
     if (this.failures >= this.deps.maxFailedAuth) {
       this.deps.metrics.socketsClosed.inc({ reason: 'auth_failures' });
-      this.deps.port.close(CloseCode.PolicyViolation, 'too many failed authentication attempts');
+      // A failure found in a frames turn (no nonce, a refused token) answers into the turn's
+      // buffer, written when the turn ends: close after that, or the answer would be lost.
+      setImmediate(() =>
+        this.deps.port.close(CloseCode.PolicyViolation, 'too many failed authentication attempts'),
+      );
     }
   }
 
@@ -240,6 +305,19 @@ export class Session implements RpcHandler {
     });
   }
 
+  /** `task_status` (SPEC §3.9): answered when the backend has read the task. */
+  private taskStatus(call: RpcCall, respond: Respond): void {
+    const p = parseParams('task_status', call.params);
+    if (!p.ok) return respond({ error: p.error });
+    if (this.deps.requireAuth && this.identity === null) {
+      return respond({ error: rpcError(RpcErrorCode.AuthenticationRequired) });
+    }
+    const asker = { callerId: this.identity ?? 'anonymous', circle: this.deps.circle };
+    void readTaskStatus(this.deps.tasks, p.value.task_id, asker, (err) =>
+      this.deps.logger.error({ err, circle: this.deps.circle }, 'task_status read failed'),
+    ).then(respond);
+  }
+
   /** Answers a play when its result message arrives. */
   onPlayResult(msg: PlayResultMsg): void {
     const play = this.plays.get(msg.taskId);
@@ -253,10 +331,10 @@ export class Session implements RpcHandler {
     m.plays.inc({ outcome: o.ok ? 'completed' : o.kind });
     if (this.debug) this.logPlay(msg.taskId, o.ok ? 'completed' : o.kind, ms);
     const task_id = msg.taskId;
-    if (o.ok) return play.respond({ result: { output: o.output, task_id } });
+    if (o.ok) return play.respond({ result: playResult(task_id, o) });
     switch (o.kind) {
       case 'execution':
-        return play.respond({ error: rpcError(RpcErrorCode.ExecutionError, { task_id, error: o.error }) });
+        return play.respond({ error: rpcError(RpcErrorCode.ExecutionError, executionErrorData(task_id, o)) });
       case 'timeout':
         return play.respond({ error: rpcError(RpcErrorCode.ExecutionTimeout, { task_id }) });
       case 'unavailable':

@@ -2,12 +2,26 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../thread';
-import type { VerifyJob, VerifyResult } from './verify-protocol';
+import type { VerifyJob, VerifyRequest, VerifyResult } from './verify-protocol';
+
+/** What an address check found: the message the address's holder signed (-1: none) and their key. */
+export interface AddressMatch {
+  readonly index: number;
+  /** Canonical compressed hex of the recovered key, when `index` >= 0. */
+  readonly pubkey?: string;
+}
 
 /** Verifies personal_sign signatures on worker threads. */
 export interface SignatureVerifier {
   /** Resolves to the index of the message that `pubkey` signed, or -1. */
   verify(messages: string[], signature: string, pubkey: string): Promise<number>;
+  /**
+   * Address login (SPEC §3.7): recovers the key from the 65-byte signature over each message
+   * and resolves to the first whose address equals `address` (any case).
+   */
+  recoverAddress(messages: string[], signature: string, address: string): Promise<AddressMatch>;
+  /** Checks asked for and not yet answered (admission control reads it). */
+  readonly pending: number;
   close(): Promise<void>;
 }
 
@@ -28,7 +42,7 @@ export function createVerifierPool(
   /** `reference` forces @noble/curves (specs that need verification to be slow). */
   implementation: 'fast' | 'reference' = 'fast',
 ): SignatureVerifier {
-  const waiting = new Map<number, { lane: Lane; resolve: (index: number) => void }>();
+  const waiting = new Map<number, { lane: Lane; resolve: (result: VerifyResult) => void }>();
   let nextId = 1;
   let closing: Promise<void> | undefined;
   const threadPath = path.join(__dirname, 'verify-thread');
@@ -46,7 +60,7 @@ export function createVerifierPool(
         if (!w) continue;
         waiting.delete(r.id);
         lane.pending--;
-        w.resolve(r.index);
+        w.resolve(r);
       }
     });
     lane.worker.on('error', () => undefined);
@@ -54,7 +68,7 @@ export function createVerifierPool(
       for (const [id, w] of waiting) {
         if (w.lane !== lane) continue;
         waiting.delete(id);
-        w.resolve(-1);
+        w.resolve({ id, index: -1 });
       }
       const i = lanes.indexOf(lane);
       if (i >= 0 && !closing) lanes[i] = startLane();
@@ -63,23 +77,33 @@ export function createVerifierPool(
   };
   const lanes: Lane[] = Array.from({ length: size }, startLane);
 
+  const submit = (job: VerifyRequest): Promise<VerifyResult> => {
+    const id = nextId++;
+    if (closing) return Promise.resolve({ id, index: -1 });
+    let lane = lanes[0]!;
+    for (const l of lanes) if (l.pending < lane.pending) lane = l;
+    return new Promise<VerifyResult>((resolve) => {
+      waiting.set(id, { lane, resolve });
+      lane.pending++;
+      if (lane.outbox.push({ ...job, id }) === 1) {
+        queueMicrotask(() => {
+          const jobs = lane.outbox;
+          lane.outbox = [];
+          lane.worker.postMessage(jobs);
+        });
+      }
+    });
+  };
+
   return {
-    verify(messages, signature, pubkey) {
-      if (closing) return Promise.resolve(-1);
-      let lane = lanes[0]!;
-      for (const l of lanes) if (l.pending < lane.pending) lane = l;
-      const id = nextId++;
-      return new Promise<number>((resolve) => {
-        waiting.set(id, { lane, resolve });
-        lane.pending++;
-        if (lane.outbox.push({ id, messages, signature, pubkey }) === 1) {
-          queueMicrotask(() => {
-            const jobs = lane.outbox;
-            lane.outbox = [];
-            lane.worker.postMessage(jobs);
-          });
-        }
-      });
+    verify: (messages, signature, pubkey) =>
+      submit({ mode: 'pubkey', messages, signature, pubkey }).then((r) => r.index),
+    recoverAddress: (messages, signature, address) =>
+      submit({ mode: 'address', messages, signature, address }).then((r) =>
+        r.index >= 0 && r.pubkey !== undefined ? { index: r.index, pubkey: r.pubkey } : { index: -1 },
+      ),
+    get pending() {
+      return waiting.size;
     },
     close() {
       closing ??= Promise.all(lanes.map((l) => l.worker.terminate())).then(() => undefined);

@@ -1,13 +1,18 @@
-/** One authentication check: which (if any) of `messages` did `pubkey` sign? */
-export interface VerifyJob {
-  id: number;
-  messages: string[];
-  signature: string;
-  pubkey: string;
-}
+/**
+ * One authentication check, off the socket loop. `pubkey`: which (if any) of `messages` did
+ * this key sign? `address` (SPEC §3.7): which did the holder of this address sign, and with
+ * which key (recovered from the 65-byte signature)?
+ */
+export type VerifyRequest =
+  | { mode: 'pubkey'; messages: string[]; signature: string; pubkey: string }
+  | { mode: 'address'; messages: string[]; signature: string; address: string };
 
-/** `index` of the message that verified, or -1. */
+/** A request as posted to a thread, numbered by the pool. */
+export type VerifyJob = VerifyRequest & { id: number };
+
+/** `index` of the message that verified, or -1; `pubkey`: the key recovered (address jobs). */
 export interface VerifyResult {
   id: number;
   index: number;
+  pubkey?: string;
 }

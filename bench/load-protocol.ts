@@ -8,6 +8,8 @@ interface Timed {
   maxRequests: number;
   /** Wait this long after `go` before starting (bystanders joining a running storm). */
   startDelayMs?: number;
+  /** Run this generator thread at this nice value, so it yields the core to others (storms). */
+  nice?: number;
 }
 
 /** Closed-loop pipelined JSON-RPC: each connection keeps `depth` requests in flight. */

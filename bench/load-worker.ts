@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { createClient } from 'redis';
 import { personalSign, publicKeyOf } from '../client/sign';
+import { lowerThisThreadPriority } from '../threads/priority';
 import { Histogram } from './histogram';
 import type {
   AuthTask,
@@ -303,6 +304,7 @@ async function runRedis(t: RedisTask): Promise<LoadResult> {
 
 async function main(): Promise<void> {
   const task = workerData as LoadTask;
+  if ('nice' in task && task.nice) lowerThisThreadPriority(task.nice);
   let r: LoadResult;
   if (task.mode === 'rpc') r = await runRpc(task);
   else if (task.mode === 'auth') r = await runAuth(task);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { start, stop } from 'nact';
 import { generateKeyPair } from '../auth/keys';
+import { playgroundEnabled } from '../config';
 import { launchCircles, type LaunchCircle } from '../launcher/launch';
 import { createLogger } from '../log';
 import { LAUNCHER_FLAGS, launcherSchema, serverOptionsOf } from './flags';
@@ -16,10 +17,15 @@ function startupLines(
   url: string,
   backend: string,
   transport: string,
+  playground: boolean,
 ): string[] {
+  // The page is plain HTTP(S) on the same port: what a newcomer opens in a browser (it
+  // offers the served circles itself, from GET /circles).
+  const page = `${url.replace(/^ws/, 'http')}/`;
   return [
     ...circles.map((c) => `circle     ${c.pk}`),
     `url        ${url}/<circle>`,
+    ...(playground ? [`playground ${page}`] : []),
     `backend    ${redactUrl(backend)}`,
     `transport  ${transport}`,
     `listening on ${url}`,
@@ -58,7 +64,13 @@ void runCommand(
       stop(system);
     });
     process.stdout.write(
-      `${startupLines(circles, launched.server.url, launched.backend, launched.server.transport).join('\n')}\n`,
+      `${startupLines(
+        circles,
+        launched.server.url,
+        launched.backend,
+        launched.server.transport,
+        playgroundEnabled(launched.server.options),
+      ).join('\n')}\n`,
     );
   },
 );

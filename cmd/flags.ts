@@ -80,6 +80,12 @@ const SERVER_FLAGS: readonly FlagSpec[] = [
   flag('maxInflight', '--max-inflight <n>', 'int', 'plays one session may have in flight'),
   flag('maxRate', '--max-rate <n>', 'int', 'requests per second one session may make (0 = no limit)'),
   flag('maxBatch', '--max-batch <n>', 'int', 'most requests in one JSON-RPC batch (1..100000)'),
+  flag(
+    'maxHandshakes',
+    '--max-handshakes <n>',
+    'int',
+    'upgrades waiting, and logins being verified, at most this many each (beyond: 503 / -32005)',
+  ),
   flag('drainTimeout', '--drain-timeout <ms>', 'int', 'how long a graceful stop waits for in-flight work'),
   flag(
     'lameduck',
@@ -88,6 +94,14 @@ const SERVER_FLAGS: readonly FlagSpec[] = [
     'on a stop signal, keep serving this long with /readyz answering 503 before draining',
   ),
   flag('taskTtl', '--task-ttl <seconds>', 'int', 'lifetime of a finished task hash'),
+  flag('sessionTtl', '--session-ttl <seconds>', 'int', 'lifetime of a resume token (at most 31 days)'),
+  flag(
+    'sessionSecret',
+    '--session-secret <secret>',
+    'string',
+    'HMAC key of resume tokens, at least 32 characters; give servers behind one load balancer the same one (prefer the environment variable: flags show in ps)',
+    { secret: true, defaultText: 'random per process: tokens do not survive a restart' },
+  ),
   flag('logLevel', '--log-level <level>', 'choice', 'log level'),
   flag(
     'logFormat',
@@ -125,9 +139,12 @@ const serverFields = {
   maxInflight: S.maxInflight,
   maxRate: S.maxRequestsPerSecond,
   maxBatch: S.maxBatch,
+  maxHandshakes: S.maxHandshakes,
   drainTimeout: S.drainTimeoutMs,
   lameduck: S.lameduckMs,
   taskTtl: S.taskTtlSeconds,
+  sessionTtl: S.sessionTtlSeconds,
+  sessionSecret: S.sessionSecret,
   logLevel: S.logLevel,
   logFormat: S.logFormat,
   stripeSecret: z.string().optional(),
@@ -149,7 +166,7 @@ function tlsRule(v: { tls: boolean; cert?: string; key?: string }, ctx: z.Refine
 }
 
 export const serverSchema = z
-  .object({ ...serverFields, redisUrl: S.redisUrl })
+  .object({ ...serverFields, redisUrl: S.redisUrl, playground: S.playground })
   .strict()
   .superRefine(tlsRule)
   .superRefine((v, ctx) => {
@@ -158,10 +175,18 @@ export const serverSchema = z
   });
 export type ServerFlags = z.output<typeof serverSchema>;
 
+/** `--playground` / `--no-playground`; each command has its own default. */
+const playgroundFlag = (more = {}): FlagSpec =>
+  flag('playground', '--playground', 'boolean', 'serve the playground page on GET /', {
+    negatable: true,
+    ...more,
+  });
+
 export const SERVER_COMMAND_FLAGS: readonly FlagSpec[] = [
   circleFlag('serve this circle', 'any valid key (development mode)'),
   flag('redisUrl', '--redis-url <url>', 'string', 'Redis task backend URL'),
   ...SERVER_FLAGS,
+  playgroundFlag({ defaultText: 'on in development mode (no -k), else off' }),
 ];
 
 const dataDir = z.string().min(1).default(DEFAULT_DATA_DIR);
@@ -174,6 +199,7 @@ export const launcherSchema = z
     dataDir,
     storeQuota: W.storeQuotaBytes,
     fsync: z.boolean().default(false),
+    playground: z.boolean().default(true),
   })
   .strict()
   .superRefine(tlsRule);
@@ -185,6 +211,7 @@ export const LAUNCHER_FLAGS: readonly FlagSpec[] = [
     defaultText: 'none: the embedded database under --data-dir',
   }),
   ...SERVER_FLAGS,
+  playgroundFlag(),
   flag('concurrency', '--concurrency <n>', 'int', 'script threads shared by all circles', {
     defaultText: 'available CPUs',
   }),
@@ -309,14 +336,18 @@ export function serverOptionsOf(
     maxInflight: v.maxInflight,
     maxRequestsPerSecond: v.maxRate,
     maxBatch: v.maxBatch,
+    maxHandshakes: v.maxHandshakes,
     drainTimeoutMs: v.drainTimeout,
     lameduckMs: v.lameduck,
     taskTtlSeconds: v.taskTtl,
+    sessionTtlSeconds: v.sessionTtl,
+    sessionSecret: v.sessionSecret,
     logLevel: v.logLevel,
     logFormat: v.logFormat,
     stripeSecrets: parseSecretList(v.stripeSecret),
     idenfySecrets: parseSecretList(v.idenfySecret),
     stripeHandler: readHandler('--stripe-handler', v.stripeHandler),
     idenfyHandler: readHandler('--idenfy-handler', v.idenfyHandler),
+    playground: v.playground,
   };
 }

@@ -37,6 +37,8 @@ export interface FlagSpec {
   readonly secret?: boolean;
   /** Test plumbing: not in the help, the environment or config files. */
   readonly hidden?: boolean;
+  /** A boolean that may default to on: `--no-<flag>` turns it off. */
+  readonly negatable?: boolean;
 }
 
 /** A command: its flags, and the schema their values go through (keys = `FlagSpec.key`). */
@@ -359,6 +361,9 @@ export function buildProgram<S extends z.ZodObject>(def: CommandDefinition<S>): 
       info.push(`env: ${envs.join(' or ')}${spec.kind === 'circles' ? ', comma-separated' : ''}`);
     extras.set(option, info);
     program.addOption(option);
+    // Both forms declared: commander then leaves the value unset unless one is given.
+    if (spec.negatable)
+      program.addOption(new Option(`--no-${longFlagOf(spec)}`, `turn --${longFlagOf(spec)} off`));
     if (spec.kind === 'circles') {
       program.addOption(
         new Option(`-c ${/<[^>]+>/.exec(spec.flags)?.[0] ?? '<pk>'}`, 'alias of --circle')

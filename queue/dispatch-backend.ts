@@ -33,6 +33,32 @@ export function pendingTaskFields(
 
 export type BackendHealth = { ok: true } | { ok: false; reason: string };
 
+/** What `task_status` (SPEC §3.9) reads of a task record: its state and whose it is. */
+export interface TaskState {
+  readonly status: string;
+  readonly callerId: string;
+  readonly contextId: string;
+  readonly output?: string;
+  readonly error?: string;
+}
+
+/** The task hash fields a TaskState is made of, in the order `taskStateOf` reads them. */
+export const TASK_STATE_FIELDS = ['status', 'callerId', 'contextId', 'output', 'error'] as const;
+
+/** A TaskState from the values of TASK_STATE_FIELDS (null: no such task, or it expired). */
+export function taskStateOf(values: readonly (string | null | undefined)[]): TaskState | null {
+  const [status, callerId, contextId, output, error] = values;
+  if (typeof status !== 'string' || typeof callerId !== 'string' || typeof contextId !== 'string')
+    return null;
+  return {
+    status,
+    callerId,
+    contextId,
+    ...(typeof output === 'string' ? { output } : {}),
+    ...(typeof error === 'string' ? { error } : {}),
+  };
+}
+
 /** One circle's work queue as a scrape sees it. */
 export interface QueueStats {
   /** Task ids waiting to be taken (those a worker holds are not counted). */
@@ -64,6 +90,11 @@ export interface DispatchBackend {
   submit(task: NewTask, hashTtlSeconds: number): Promise<void>;
   /** The same for several tasks, in one round trip and atomically (all or none). */
   submitBatch(tasks: readonly NewTask[], hashTtlSeconds: number): Promise<void>;
+  /**
+   * One task's state (Redis: one HMGET of its hash); null when it does not exist or expired.
+   * Rejects with BackendUnavailableError when the backend does not answer.
+   */
+  taskState(taskId: string): Promise<TaskState | null>;
   health(): Promise<BackendHealth>;
   /**
    * Depth and oldest task age of each circle's work queue, in one round trip; every circle

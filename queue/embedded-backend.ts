@@ -7,6 +7,8 @@ import {
   ageSeconds,
   BackendUnavailableError,
   pendingTaskFields,
+  TASK_STATE_FIELDS,
+  taskStateOf,
   workerReadiness,
   type BackendHealth,
   type DispatchBackend,
@@ -164,6 +166,13 @@ export class EmbeddedTaskBackend {
       submitBatch: async (tasks, hashTtlSeconds) => {
         ensureOpen();
         await this.submit(tasks, hashTtlSeconds, replyQueue);
+      },
+      taskState: async (taskId) => {
+        ensureOpen();
+        // a task being committed is already queued (and may run): it exists for its submitter
+        const entry =
+          this.context.unwrittenTasks.get(taskId) ?? liveTask(this.env.tables, taskId, this.clock());
+        return entry ? taskStateOf(TASK_STATE_FIELDS.map((f) => entry.fields[f])) : null;
       },
       health: async (): Promise<BackendHealth> =>
         closed || this.closing ? { ok: false, reason: 'embedded backend closed' } : { ok: true },

@@ -2,7 +2,7 @@ import type { Logger } from '../log';
 import { isFinished, liveTask, type EmbeddedEnv, type TaskEntry } from './embedded-env';
 import type { QueuedId, WorkQueues } from './embedded-queue';
 import { applyWrites, listKeys, readEntries, readsAreCurrent } from './embedded-store';
-import type { TaskReply } from './task';
+import { DETAIL_FIELDS, detailHashFields, detailReplyFields, type TaskReply } from './task';
 import type {
   ClaimedTask,
   CompleteResult,
@@ -280,8 +280,10 @@ export class EmbeddedWorker implements WorkerBackend {
     const fields: Record<string, string> = { ...(live?.fields ?? {}) };
     delete fields.script;
     delete fields.input;
+    for (const name of DETAIL_FIELDS) delete fields[name];
     const field = status === 'completed' ? 'output' : 'error';
-    Object.assign(fields, { taskId, status, [field]: text, updatedAt });
+    const detail = outcome.detail ?? {};
+    Object.assign(fields, { taskId, status, [field]: text, updatedAt }, detailHashFields(detail));
     const expiresAt = now + taskTtlS * 1000;
     if (stored !== undefined) void expiry.remove([stored.expiresAt, 't', taskId]);
     const entry: TaskEntry = { fields, expiresAt, circlePk: stored?.circlePk ?? circlePk };
@@ -289,7 +291,7 @@ export class EmbeddedWorker implements WorkerBackend {
     void expiry.put([expiresAt, 't', taskId], true);
     if (queue.get([circlePk, id.seq]) === taskId) void queue.remove([circlePk, id.seq]);
     if (outcome.replyToQueue) {
-      replies.push([outcome.replyToQueue, { taskId, status, [field]: text }]);
+      replies.push([outcome.replyToQueue, { taskId, status, [field]: text, ...detailReplyFields(detail) }]);
     }
     return 'written';
   }

@@ -4,6 +4,8 @@ import type { Logger } from '../log';
 import {
   ageSeconds,
   BackendUnavailableError,
+  TASK_STATE_FIELDS,
+  taskStateOf,
   workerReadiness,
   type BackendHealth,
   type DispatchBackend,
@@ -187,6 +189,14 @@ export function createRedisDispatch(options: RedisDispatchOptions): DispatchBack
     },
     submit: (task: NewTask, hashTtlSeconds: number) => submitBatch([task], hashTtlSeconds),
     submitBatch,
+    async taskState(taskId) {
+      if (!client.isReady) throw new BackendUnavailableError('redis is not connected');
+      try {
+        return taskStateOf(await client.hmGet(keys.task(taskId), [...TASK_STATE_FIELDS]));
+      } catch (err) {
+        throw new BackendUnavailableError((err as Error).message);
+      }
+    },
     async health(): Promise<BackendHealth> {
       if (!client.isReady) return { ok: false, reason: 'redis is not connected' };
       try {

@@ -3,7 +3,7 @@ import { evalLua } from './lua';
 import type { Logger } from '../log';
 import { keyBuilder, type KeyBuilder } from './keys';
 import { REPLY_QUEUE_TTL_S } from './dispatch-lua';
-import type { TaskReply } from './task';
+import { detailHashFields, detailReplyFields, type TaskReply } from './task';
 import {
   STORE_LIMITS,
   type ClaimedTask,
@@ -202,7 +202,7 @@ export class RedisWorkerBackend implements WorkerBackend {
     const keys: string[] = [];
     const quota = this.config.storeQuotaBytes ?? STORE_LIMITS.defaultQuotaBytes;
     const args = [updatedAt, String(this.config.taskTtlS), String(quota), String(REPLY_QUEUE_TTL_S)];
-    for (const { task, status, text, replyToQueue, store } of outcomes) {
+    for (const { task, status, text, replyToQueue, store, detail = {} } of outcomes) {
       const pk = task.circlePk;
       keys.push(
         this.keys.task(task.taskId),
@@ -216,7 +216,12 @@ export class RedisWorkerBackend implements WorkerBackend {
       let reply = '';
       if (replyToQueue) {
         keys.push(replyToQueue);
-        const message: TaskReply = { taskId: task.taskId, status, [field]: text };
+        const message: TaskReply = {
+          taskId: task.taskId,
+          status,
+          [field]: text,
+          ...detailReplyFields(detail),
+        };
         reply = JSON.stringify(message);
       }
       const reads = store?.reads ?? [];
@@ -224,10 +229,13 @@ export class RedisWorkerBackend implements WorkerBackend {
       const sets = status === 'completed' ? (store?.sets ?? []) : [];
       const deletes = status === 'completed' ? (store?.deletes ?? []) : [];
       args.push(task.taskId, status, field, text, reply);
+      const details = Object.entries(detailHashFields(detail));
       args.push(String(reads.length), store?.listed ?? '', String(sets.length), String(deletes.length));
+      args.push(String(details.length));
       for (const [key, version] of reads) args.push(key, version);
       for (const [key, value] of sets) args.push(key, value);
       args.push(...deletes);
+      for (const [name, value] of details) args.push(name, value);
     }
     const codes = await evalLua<number[]>(this.main, COMPLETE_TASKS, keys, args);
     return codes.map((code) => COMPLETE_CODES[Number(code)] ?? 'not-held');

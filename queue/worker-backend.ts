@@ -1,4 +1,4 @@
-import type { TaskRecord } from './task';
+import type { ResultDetail, TaskRecord } from './task';
 
 /** A task id this worker has moved from a circle's work queue into its processing list. */
 export interface HeldTask {
@@ -55,6 +55,8 @@ export interface TaskOutcome {
   readonly status: 'completed' | 'error';
   /** `output` when completed, `error` otherwise. */
   readonly text: string;
+  /** Error kind and position, and the logs of the run (written to the hash and the reply). */
+  readonly detail?: ResultDetail;
   /** Where the reply goes; absent or empty means nobody is waiting. */
   readonly replyToQueue?: string;
   /**

@@ -167,7 +167,8 @@ export const COMPLETE_TASKS = lua(`
 --   ARGV[4] = reply queue expiry (s: a dead dispatcher's queue must not stay for ever); then per
 --   task: task id, status, result field ('output' or 'error'), result text, reply JSON
 --   ('' = no reply queue), n reads, listed kseq token ('' = did not list), n sets, n deletes,
---   the reads as key/token pairs, the sets as key/JSON pairs, the deleted keys
+--   n detail fields, the reads as key/token pairs, the sets as key/JSON pairs, the deleted
+--   keys, the detail fields (errorKind, errorLine, errorPosition, logs) as field/value pairs
 -- returns per task 1 written, 0 no longer held, 2 conflict (a read went stale), 3 over quota;
 --   for 2 and 3 nothing is written and the id stays held
 ${STORE_HELPERS}
@@ -177,6 +178,7 @@ local queues, replies, removals, removed = {}, {}, {}, {}
 while a <= #ARGV do
   local id, status, field, text, reply = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local nReads, listed, nSets, nDels = tonumber(ARGV[a + 5]), ARGV[a + 6], tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local nDetail = tonumber(ARGV[a + 9])
   local hash, held = KEYS[k], KEYS[k + 1]
   local vals, vers, index, meta = KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   k = k + 6
@@ -185,9 +187,10 @@ while a <= #ARGV do
     replyQueue = KEYS[k]
     k = k + 1
   end
-  a = a + 9
+  a = a + 10
   local reads, sets, dels = a, a + 2 * nReads, a + 2 * nReads + 2 * nSets
-  a = dels + nDels
+  local detail = dels + nDels
+  a = detail + 2 * nDetail
   local result = 1
   -- (an id twice in one call is written once: its first removal is still pending below)
   if removed[held .. ' ' .. id] or not redis.call('LPOS', held, id, 'RANK', -1) then
@@ -209,7 +212,7 @@ while a <= #ARGV do
         delta = delta + #key + #ARGV[i + 1]
       end
     end
-    for i = dels, a - 1 do
+    for i = dels, detail - 1 do
       if redis.call('HEXISTS', vals, ARGV[i]) == 1 then
         delta = delta - #ARGV[i] - redis.call('HSTRLEN', vals, ARGV[i])
       end
@@ -224,7 +227,7 @@ while a <= #ARGV do
         redis.call('HSET', vers, ARGV[i], seq)
         redis.call('ZADD', index, 0, ARGV[i])
       end
-      for i = dels, a - 1 do
+      for i = dels, detail - 1 do
         if redis.call('HDEL', vals, ARGV[i]) == 1 then keySetChanged = true end
         redis.call('HDEL', vers, ARGV[i])
         redis.call('ZREM', index, ARGV[i])
@@ -235,10 +238,12 @@ while a <= #ARGV do
   end
   if result == 1 then
     removed[held .. ' ' .. id] = true
-    -- pcall: one task whose keys hold another type must not stall the whole batch for ever
-    redis.pcall('HSET', hash, 'taskId', id, 'status', status, field, text, 'updatedAt', ARGV[1])
-    -- only status and result are needed once answered (the script can be large)
-    redis.pcall('HDEL', hash, 'script', 'input')
+    -- pcall: one task whose keys hold another type must not stall the whole batch for ever.
+    -- Only status and result are needed once answered (the script can be large); detail
+    -- fields not written now must not survive from anyone else's write.
+    redis.pcall('HDEL', hash, 'script', 'input', 'errorKind', 'errorLine', 'errorPosition', 'logs')
+    redis.pcall('HSET', hash, 'taskId', id, 'status', status, field, text, 'updatedAt', ARGV[1],
+      unpack(ARGV, detail, a - 1))
     redis.pcall('EXPIRE', hash, ARGV[2])
     if replyQueue then
       local list = replies[replyQueue]

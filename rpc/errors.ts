@@ -11,6 +11,7 @@ export enum RpcErrorCode {
   ExecutionTimeout = -32003,
   ServiceUnavailable = -32004,
   TooManyRequests = -32005,
+  TaskNotFound = -32006,
 }
 
 /** The message text for each code (tests assert codes, clients may show these). */
@@ -26,6 +27,7 @@ export const RPC_ERROR_MESSAGES: Readonly<Record<RpcErrorCode, string>> = {
   [RpcErrorCode.ExecutionTimeout]: 'Execution Timeout',
   [RpcErrorCode.ServiceUnavailable]: 'Service Unavailable',
   [RpcErrorCode.TooManyRequests]: 'Too Many Requests',
+  [RpcErrorCode.TaskNotFound]: 'Task Not Found',
 };
 
 /** A JSON-RPC error object as sent on the wire. */

@@ -1,3 +1,4 @@
+import { ResumeTokens } from '../auth/resume-token';
 import { dispatch, spawn, start, stop, type Ref } from 'nact';
 import { spawnCircleWs, type CircleWsMsg } from '../actors/circle-ws';
 import { InflightTracker } from '../actors/inflight-tracker';
@@ -13,6 +14,7 @@ const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871
 class RecordingPort implements SocketPort {
   readonly writes: string[][] = [];
   closedWith: { code: number; reason?: string } | undefined;
+  established = false;
   private resolveClose?: () => void;
   readonly closedPromise = new Promise<void>((r) => (this.resolveClose = r));
   get closed(): boolean {
@@ -23,6 +25,9 @@ class RecordingPort implements SocketPort {
   }
   sendAll(texts: readonly string[]): void {
     if (!this.closed && texts.length) this.writes.push([...texts]);
+  }
+  markEstablished(): void {
+    this.established = true;
   }
   close(code: number, reason?: string): void {
     if (this.closed) return;
@@ -53,7 +58,14 @@ function deps(port: SocketPort, dispatcher: Ref<PlayMsg>, overrides: Partial<Ses
     nonceTtlSeconds: 300,
     maxNonces: 8,
     dispatcher,
-    verifier: { verify: async () => -1, close: async () => undefined },
+    verifier: {
+      verify: async () => -1,
+      recoverAddress: async () => ({ index: -1 }),
+      pending: 0,
+      close: async () => undefined,
+    },
+    resumeTokens: new ResumeTokens(undefined, 3600),
+    tasks: { taskState: async () => null },
     metrics: createMetrics(),
     logger: silentLogger(),
     openrpc: {},

@@ -153,6 +153,7 @@ describe('circles-launcher started from a config file', () => {
     expect(lines).toEqual([
       `circle     ${A}`,
       `url        ${url}/<circle>`,
+      `playground ${url.replace(/^ws/, 'http')}/`,
       `backend    embedded (${path.join(dir, 'site', 'data')})`,
       `transport  ${AUTO_TRANSPORT}`,
       `listening on ${url}`,

@@ -134,10 +134,15 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
           await c.call('authenticate', {
             credentials: { pubkey: pk, signature: await wallet.signMessage(nonce.nonce) },
           }),
-        ).toEqual({
+        ).toMatchObject({
           authenticated: true,
         });
-        expect(await c.call('whoami')).toEqual({ authenticated: true, pubkey: pk, circle: CIRCLE });
+        expect(await c.call('whoami')).toEqual({
+          authenticated: true,
+          pubkey: pk,
+          address: wallet.address,
+          circle: CIRCLE,
+        });
         const played = await c.call('play', { script: 'hello()' });
         expect(played.output).toBe(`ran hello() as ${pk} in ${CIRCLE}`);
         const task = worker.seen.find((t) => t.taskId === played.task_id)!;
@@ -159,7 +164,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         ];
         for (const form of forms) {
           const { nonce } = await c.call('fetch_nonce', { pubkey: pk });
-          expect(await c.call('authenticate', form(await w.signMessage(nonce)))).toEqual({
+          expect(await c.call('authenticate', form(await w.signMessage(nonce)))).toMatchObject({
             authenticated: true,
           });
         }
@@ -189,7 +194,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         const { nonce } = await a.call('fetch_nonce', [pk]);
         await expectCode(b.call('authenticate', [pk, await w.signMessage(nonce)]), -32002);
         // and the session that fetched it can still use it
-        expect(await a.call('authenticate', [pk, await w.signMessage(nonce)])).toEqual({
+        expect(await a.call('authenticate', [pk, await w.signMessage(nonce)])).toMatchObject({
           authenticated: true,
         });
         await Promise.all([a.close(), b.close()]);
@@ -255,7 +260,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         const nonces: string[] = [];
         for (let i = 0; i < 9; i++) nonces.push((await c.call('fetch_nonce', [pk])).nonce);
         // the newest works; afterwards the oldest is gone (dropped when the 9th was issued)
-        expect(await c.call('authenticate', [pk, await w.signMessage(nonces[8]!)])).toEqual({
+        expect(await c.call('authenticate', [pk, await w.signMessage(nonces[8]!)])).toMatchObject({
           authenticated: true,
         });
         await expectCode(c.call('authenticate', [pk, await w.signMessage(nonces[0]!)]), -32002);

@@ -97,6 +97,7 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
       `circle     ${A}`,
       `circle     ${B}`,
       `url        ${url}/<circle>`,
+      `playground ${url.replace(/^ws/, 'http')}/`,
       `backend    embedded (${data})`,
       `transport  ${AUTO_TRANSPORT}`,
       `listening on ${url}`,

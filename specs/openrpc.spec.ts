@@ -52,18 +52,42 @@ describe('openrpc.json', () => {
       pubkey: '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa',
       signature: 'ab'.repeat(65),
       script: '40 + 2',
+      address: '0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A',
+      resume_token: 'v1.payload.mac',
+      task_id: '9b2c6a52-3f4e-4c1a-9d7e-2b8f0a1c3d4e',
     };
     const resolveParam = (p: { $ref?: string; name?: string }) =>
       p.$ref ? doc.components.contentDescriptors[p.$ref.split('/').pop()!] : p;
     for (const m of doc.methods as {
       name: (typeof METHOD_NAMES)[number];
       params: { $ref?: string; name?: string }[];
+      'x-param-forms'?: { byName: string[][]; byPosition: string[][] };
     }[]) {
       const names: string[] = m.params.map((p) => resolveParam(p).name);
-      const byName = Object.fromEntries(names.map((n) => [n, sample[n]]));
-      const byPosition = names.map((n) => sample[n]);
-      expect(parseParams(m.name, names.length ? byName : undefined).ok).toBe(true);
-      expect(parseParams(m.name, byPosition).ok).toBe(true);
+      // A method with alternative param sets lists each; otherwise its params are the one form.
+      const forms = m['x-param-forms'] ?? { byName: [names], byPosition: [names] };
+      expect([m.name, [...new Set([...forms.byName, ...forms.byPosition].flat())].sort()]).toEqual([
+        m.name,
+        [...names].sort(),
+      ]);
+      for (const form of forms.byName) {
+        const byName = Object.fromEntries(form.map((n) => [n, sample[n]]));
+        expect([m.name, form, parseParams(m.name, form.length ? byName : undefined).ok]).toEqual([
+          m.name,
+          form,
+          true,
+        ]);
+      }
+      for (const form of forms.byPosition) {
+        expect([
+          m.name,
+          form,
+          parseParams(
+            m.name,
+            form.map((n) => sample[n]),
+          ).ok,
+        ]).toEqual([m.name, form, true]);
+      }
     }
   });
 
@@ -73,6 +97,7 @@ describe('openrpc.json', () => {
     for (const m of doc.methods as { errors?: { $ref: string }[] }[]) {
       for (const e of m.errors ?? []) used.add(errs[e.$ref.split('/').pop()!]!.code);
     }
-    for (const code of [-32000, -32001, -32002, -32003, -32004, -32005, -32602]) expect(used).toContain(code);
+    for (const code of [-32000, -32001, -32002, -32003, -32004, -32005, -32006, -32602])
+      expect(used).toContain(code);
   });
 });

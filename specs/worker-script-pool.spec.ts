@@ -59,7 +59,7 @@ describe('ScriptPool', () => {
     const jobs = ['a', 'b', 'hang', 'c', 'd', 'e', 'f'].map((script) => pool.run(job(script)));
     const results = await Promise.all(jobs);
 
-    expect(results[2]).toEqual({ ok: false, error: DEADLINE_EXCEEDED });
+    expect(results[2]).toEqual({ ok: false, error: DEADLINE_EXCEEDED, errorKind: 'ErrorTerminated' });
     for (const i of [0, 1, 3, 4, 5, 6]) expect(results[i]).toMatchObject({ ok: true });
     expect(spawned).toBe(3); // two at start, one replacement
     expect(await pool.run(job('after'))).toEqual({ ok: true, output: 'ran after' });
@@ -67,7 +67,11 @@ describe('ScriptPool', () => {
 
   it('replaces a crashed thread and fails only its job', async () => {
     const results = await Promise.all(['x', 'crash', 'y'].map((script) => pool.run(job(script, 10_000))));
-    expect(results[1]).toEqual({ ok: false, error: 'Script thread exited (code 7)' });
+    expect(results[1]).toEqual({
+      ok: false,
+      error: 'Script thread exited (code 7)',
+      errorKind: 'ErrorSystem',
+    });
     expect(results[0]).toMatchObject({ ok: true });
     expect(results[2]).toMatchObject({ ok: true });
   });

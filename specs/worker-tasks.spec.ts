@@ -191,6 +191,9 @@ describe('worker: running tasks', () => {
       taskId,
       status: 'error',
       error: 'Function not found: + (i64, bool) (line 2, position 3)',
+      errorKind: 'ErrorFunctionNotFound',
+      errorLine: 2,
+      errorPosition: 3,
     });
     expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('error');
   });
@@ -232,7 +235,12 @@ describe('worker: running tasks', () => {
       callerId: 'stripe',
     });
     const replies = await bothReplies(s);
-    expect(replies.get(expired)).toEqual({ taskId: expired, status: 'error', error: PLAY_EXPIRED });
+    expect(replies.get(expired)).toEqual({
+      taskId: expired,
+      status: 'error',
+      error: PLAY_EXPIRED,
+      errorKind: 'ErrorPlayExpired',
+    });
     expect(replies.get(event)).toEqual({ taskId: event, status: 'completed', output: 'late' });
     expect(await client.hGet(s.keys.store(CIRCLE_A), 'ran')).toBeNull();
   });
@@ -362,11 +370,17 @@ describe('worker: running tasks', () => {
     const good = await enqueue(s, '"fine"');
 
     for (const { id, error } of cases)
-      expect(await nextReply(s)).toEqual({ taskId: id, status: 'error', error });
+      expect(await nextReply(s)).toEqual({
+        taskId: id,
+        status: 'error',
+        error,
+        errorKind: 'ErrorMalformedTask',
+      });
     expect(await nextReply(s)).toEqual({ taskId: good, status: 'completed', output: 'fine' });
     expect(await client.hGetAll(s.keys.task(orphanId))).toMatchObject({
       status: 'error',
       error: 'Task record not found',
+      errorKind: 'ErrorMalformedTask',
     });
   });
 

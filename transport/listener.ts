@@ -3,6 +3,7 @@ import type { Ref } from 'nact';
 import type { CircleWsMsg } from '../actors/circle-ws';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import type { NewcomerLane } from './newcomer-lane';
 import type { RouteDeps } from './routes';
 import type { SocketPort } from './socket-port';
 
@@ -20,6 +21,8 @@ export interface ListenerDeps extends RouteDeps {
   readonly maxBackpressureBytes: number;
   readonly idleTimeoutSeconds: number;
   readonly maxWebhookBodyBytes: number;
+  /** Where upgrades and handshaking sessions' frames wait behind established sessions. */
+  readonly newcomers: NewcomerLane;
   /** Spawns the session actor for a new socket. */
   readonly openSession: (port: SocketPort, circle: string) => Ref<CircleWsMsg>;
   readonly metrics: Metrics;

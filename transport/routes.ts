@@ -1,4 +1,5 @@
 import { errorAnswer, jsonAnswer, type HttpAnswer } from './http-response';
+import type { PlaygroundRoute } from './playground-route';
 
 /** How the server maps a request path to a circle. */
 export type CircleLookup = { ok: true; circle: string } | { ok: false; status: 400 | 404; error: string };
@@ -19,8 +20,12 @@ export interface RouteDeps {
   readonly readiness: () => Promise<HttpAnswer>;
   readonly metricsText: () => Promise<string>;
   readonly openrpcText: string;
+  /** `/circles`: the circles served (canonical keys); empty in development mode. */
+  readonly circles: readonly string[];
   /** Webhook deliveries; the route answers 404 when absent. */
   readonly webhook?: (req: WebhookRequest) => Promise<HttpAnswer>;
+  /** The playground page (`/`, `/playground/*`) when enabled (SPEC §7). */
+  readonly playground?: PlaygroundRoute;
 }
 
 /** A request as the transports hand it over (method upper-case, path without query). */
@@ -60,7 +65,11 @@ export function routeHttp(deps: RouteDeps, req: HttpRequestView): Promise<HttpAn
           .then((body) => ({ status: 200, body, contentType: 'text/plain; version=0.0.4' }));
       case '/openrpc.json':
         return { status: 200, body: deps.openrpcText };
+      case '/circles':
+        return jsonAnswer(200, { circles: deps.circles });
     }
+    const page = deps.playground?.(req.path, req.headers);
+    if (page) return page;
     const found = deps.lookupCircle(req.path.slice(1));
     if (!found.ok) return errorAnswer(found.status, found.error);
     return {

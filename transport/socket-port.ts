@@ -11,6 +11,13 @@ export interface SocketPort {
   /** How the socket ended, once it has (for the connection log line). */
   readonly closeCode?: number;
   readonly closeReason?: string;
+  /**
+   * Whether the session is past its handshake (it logged in, or made a request other than
+   * fetch_nonce/authenticate where login is optional). Until then its frames wait in the
+   * newcomer lane behind established sessions' (transport/newcomer-lane.ts).
+   */
+  readonly established: boolean;
+  markEstablished(): void;
 }
 
 /** WebSocket close codes the gateway uses. */
@@ -38,8 +45,13 @@ export abstract class ClosablePort implements SocketPort {
   protected isClosed = false;
   closeCode?: number;
   closeReason?: string;
+  established = false;
 
   constructor(protected readonly hooks: SocketPortHooks) {}
+
+  markEstablished(): void {
+    this.established = true;
+  }
 
   get closed(): boolean {
     return this.isClosed;

@@ -10,6 +10,7 @@ import {
   type Listener,
   type ListenerDeps,
 } from './listener';
+import { BUSY, HELD_FRAMES_CLOSE, RETRY_AFTER } from './newcomer-lane';
 import { routeHttp, wantsBody } from './routes';
 import { CloseCode } from './socket-port';
 import { UwsSocketPort } from './uws-socket-port';
@@ -41,10 +42,16 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
   let accepting = true;
   let listenSocket: us_listen_socket | undefined;
   const m = deps.metrics;
+  const lane = deps.newcomers;
 
-  const refuse = (res: HttpResponse, status: number, error: string): void => {
+  const refuse = (
+    res: HttpResponse,
+    status: number,
+    error: string,
+    headers?: Record<string, string>,
+  ): void => {
     m.upgradesRejected.inc({ status: String(status) });
-    writeUwsAnswer(res, errorAnswer(status, error));
+    writeUwsAnswer(res, { ...errorAnswer(status, error), headers });
   };
 
   const http = (res: HttpResponse, req: HttpRequest): void => {
@@ -81,13 +88,25 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
       const found = deps.lookupCircle(req.getUrl().slice(1));
       if (!found.ok) return refuse(res, found.status, found.error);
       if (!accepting) return refuse(res, 503, 'server is shutting down');
-      res.upgrade<UserData>(
-        { circle: found.circle },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
+      // The request object dies with this callback: copy what the upgrade needs.
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const admitted = lane.admitUpgrade(
+        () => {
+          if (aborted) return;
+          if (!accepting) return refuse(res, 503, 'server is shutting down');
+          res.cork(() => res.upgrade<UserData>({ circle: found.circle }, key, protocol, extensions, context));
+        },
+        () => {
+          if (!aborted) refuse(res, 503, BUSY, RETRY_AFTER);
+        },
       );
+      if (!admitted) refuse(res, 503, BUSY, RETRY_AFTER);
     },
     open: (ws: WebSocket<UserData>) => {
       const ud = ws.getUserData();
@@ -118,7 +137,10 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
         ud.port.close(CloseCode.MessageTooBig, `frame over ${deps.maxFrameBytes} bytes`);
         return;
       }
-      deliverFrame(ud, Buffer.from(message).toString('utf8'));
+      if (!deliverFrame(ud, Buffer.from(message).toString('utf8'), lane, ud.port.established)) {
+        m.socketsClosed.inc({ reason: 'handshake_flood' });
+        ud.port.close(CloseCode.TryAgainLater, HELD_FRAMES_CLOSE);
+      }
     },
     close: (ws: WebSocket<UserData>, code: number, message: ArrayBuffer) => {
       const ud = ws.getUserData();

@@ -13,6 +13,7 @@ import {
   type Listener,
   type ListenerDeps,
 } from './listener';
+import { BUSY, HELD_FRAMES_CLOSE, RETRY_AFTER } from './newcomer-lane';
 import { routeHttp, wantsBody } from './routes';
 import { CloseCode } from './socket-port';
 import { WsSocketPort } from './ws-socket-port';
@@ -96,6 +97,7 @@ function createServer(deps: ListenerDeps): http.Server {
 export function startWsListener(deps: ListenerDeps): Promise<Listener> {
   const log = deps.logger;
   const m = deps.metrics;
+  const lane = deps.newcomers;
   const server = createServer(deps);
   const wss = new WebSocketServer({
     noServer: true,
@@ -130,16 +132,27 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
       );
   });
 
-  const refuse = (socket: Duplex, status: number, error: string): void => {
+  const refuse = (socket: Duplex, status: number, error: string, headers?: Record<string, string>): void => {
     m.upgradesRejected.inc({ status: String(status) });
-    refuseUpgrade(socket, errorAnswer(status, error));
+    refuseUpgrade(socket, { ...errorAnswer(status, error), headers });
   };
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const found = deps.lookupCircle(pathOf(req.url).slice(1));
     if (!found.ok) return refuse(socket, found.status, found.error);
     if (!accepting) return refuse(socket, 503, 'server is shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
+    socket.on('error', () => undefined); // a peer gone while waiting is not an error of ours
+    const admitted = lane.admitUpgrade(
+      () => {
+        if (socket.destroyed) return;
+        if (!accepting) return refuse(socket, 503, 'server is shutting down');
+        wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
+      },
+      () => {
+        if (!socket.destroyed) refuse(socket, 503, BUSY, RETRY_AFTER);
+      },
+    );
+    if (!admitted) refuse(socket, 503, BUSY, RETRY_AFTER);
   });
 
   const open = (ws: WebSocket, raw: Duplex, circle: string): void => {
@@ -158,7 +171,10 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
         port.close(CloseCode.UnsupportedData, 'binary frames are not supported');
         return;
       }
-      deliverFrame(session, (data as Buffer).toString('utf8'));
+      if (!deliverFrame(session, (data as Buffer).toString('utf8'), lane, port.established)) {
+        m.socketsClosed.inc({ reason: 'handshake_flood' });
+        port.close(CloseCode.TryAgainLater, HELD_FRAMES_CLOSE);
+      }
     });
     const seen = (): void => {
       port.lastSeen = Date.now();

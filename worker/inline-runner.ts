@@ -59,6 +59,7 @@ export class InlineRunner {
     this.store.touched = false;
     const result = this.runner.run(job);
     if (this.store.touched || ('errorKind' in result && OVER_BUDGET.has(result.errorKind ?? ''))) {
+      // (what the abandoned attempt printed goes with it: the thread's run prints again)
       if (this.tooLong.size >= MAX_REMEMBERED) this.tooLong.clear();
       this.tooLong.add(job.script);
       return undefined;

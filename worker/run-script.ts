@@ -9,7 +9,8 @@ import {
 } from '../rhai';
 import type { StoreEffects } from '../queue/worker-backend';
 import { ChannelStore } from './channel-store';
-import type { ScriptJob, ScriptResult } from './script-job';
+import { LogCollector } from './log-collector';
+import type { ScriptFailure, ScriptJob, ScriptResult } from './script-job';
 import type { StoreChannelClient } from './store-channel';
 
 /** A run's view of the store: the engine's access plus what the run did with it. */
@@ -40,9 +41,25 @@ function errorText(error: RhaiError): string {
     : error.message;
 }
 
+/** An engine error as a script failure: message, kind, 1-based position where it has one, logs. */
+function failure(error: RhaiError, logs: readonly string[] | undefined): ScriptFailure {
+  const line = error.line !== undefined && error.line > 0 ? error.line : undefined;
+  const position = line !== undefined && error.position !== undefined && error.position > 0;
+  return {
+    ok: false,
+    error: errorText(error),
+    errorKind: error.kind,
+    ...(line !== undefined ? { errorLine: line } : {}),
+    ...(position ? { errorPosition: error.position } : {}),
+    ...(logs ? { logs } : {}),
+  };
+}
+
 /** Runs scripts with the engine, caching compiled programs (one instance per thread). */
 export class ScriptRunner {
   private readonly programs = new Map<string, Program>();
+  /** What the current run prints (runs of one runner are sequential). */
+  private readonly logs = new LogCollector();
 
   constructor(
     private readonly storeFor: RunStoreFactory,
@@ -50,21 +67,24 @@ export class ScriptRunner {
     private readonly override: Partial<EngineLimits> = {},
   ) {}
 
-  run(job: ScriptJob): ScriptResult & { readonly errorKind?: string } {
+  run(job: ScriptJob): ScriptResult {
     const startedAt = Date.now();
     const limits = { ...SANDBOX_LIMITS, deadlineMs: job.deadlineMs, ...this.override };
     const program = this.compile(job.script, limits);
-    if (!program.ok) return { ok: false, error: errorText(program.error), errorKind: program.error.kind };
+    if (!program.ok) return failure(program.error, undefined);
 
     const store = this.storeFor(job, startedAt + limits.deadlineMs, limits.maxArraySize);
-    const result = run(program.program, { constants: { ...job.constants }, store }, limits);
+    this.logs.reset();
+    const bindings = { constants: { ...job.constants }, store, onPrint: this.logs.add };
+    const result = run(program.program, bindings, limits);
+    const logs = this.logs.take();
     // Whatever the script made of a failed store call (it may have caught it), the run is void.
     if (store.unavailable !== undefined) return { ok: false, retry: store.unavailable };
     const effects = store.effects();
     const stored = effects ? { store: effects } : {};
     return result.ok
-      ? { ok: true, output: result.output, ...stored }
-      : { ok: false, error: errorText(result.error), errorKind: result.error.kind, ...stored };
+      ? { ok: true, output: result.output, ...(logs ? { logs } : {}), ...stored }
+      : { ...failure(result.error, logs), ...stored };
   }
 
   private compile(source: string, limits: typeof SANDBOX_LIMITS): ReturnType<typeof parse> {

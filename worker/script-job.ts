@@ -2,6 +2,7 @@
  * The messages between the script pool (main thread) and a script thread. Everything here
  * crosses `postMessage`, so it must be structured-clone friendly.
  */
+import type { ResultDetail } from '../queue/task';
 import type { StoreEffects, StoreEntry } from '../queue/worker-backend';
 import type { StoreChannelMessage } from './store-channel';
 
@@ -18,10 +19,25 @@ export interface ScriptJob {
   readonly prefetched?: readonly (readonly [string, StoreEntry])[];
 }
 
-/** What running one script produced; `store` when it touched the circle store. */
+/** A script's failure: the engine's message, with its kind, position and the run's logs where known. */
+export interface ScriptFailure extends Readonly<ResultDetail> {
+  readonly ok: false;
+  readonly error: string;
+  readonly store?: StoreEffects;
+}
+
+/**
+ * What running one script produced; `store` when it touched the circle store, `logs` when
+ * it printed (capped: see LogCollector).
+ */
 export type ScriptResult =
-  | { readonly ok: true; readonly output: string; readonly store?: StoreEffects }
-  | { readonly ok: false; readonly error: string; readonly store?: StoreEffects }
+  | {
+      readonly ok: true;
+      readonly output: string;
+      readonly logs?: readonly string[];
+      readonly store?: StoreEffects;
+    }
+  | ScriptFailure
   /** The circle store could not be reached: nothing the run did counts; run it again later. */
   | { readonly ok: false; readonly retry: string };
 

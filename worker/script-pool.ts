@@ -1,7 +1,15 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type { Logger } from '../log';
 import type { WorkerBackend } from '../queue/worker-backend';
-import type { RunChunkMessage, ScriptJob, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
+import { WorkerErrorKind } from './error-kinds';
+import type {
+  RunChunkMessage,
+  ScriptFailure,
+  ScriptJob,
+  ScriptResult,
+  ScriptThreadData,
+  ThreadMessage,
+} from './script-job';
 import { spawnScriptThread } from './spawn-script-thread';
 import {
   createChannelBuffer,
@@ -67,11 +75,18 @@ function runningIndex(chunk: Chunk, seq: number): number {
 const MAX_CHUNK = 32;
 const RESPAWN_DELAY_MS = 1_000;
 
-function threadFailure(err: Error & { code?: string }): string {
+function threadFailure(err: Error & { code?: string }): ScriptFailure {
   return err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-    ? 'Script exceeded the memory limit'
-    : `Script thread crashed: ${err.message}`;
+    ? { ok: false, error: 'Script exceeded the memory limit', errorKind: WorkerErrorKind.outOfMemory }
+    : { ok: false, error: `Script thread crashed: ${err.message}`, errorKind: WorkerErrorKind.system };
 }
+
+/** A job whose thread was terminated at its deadline (what it printed went with the thread). */
+const DEADLINE_FAILURE: ScriptFailure = {
+  ok: false,
+  error: DEADLINE_EXCEEDED,
+  errorKind: WorkerErrorKind.terminated,
+};
 
 /**
  * Runs scripts on worker threads so the event loop (Redis I/O) never waits on a script.
@@ -176,7 +191,12 @@ export class ScriptPool {
       });
       thread.on('exit', (code) => {
         if (!slot.ready) reject(new Error(`script thread exited during start (code ${code})`));
-        else this.replace(slot, `Script thread exited (code ${code})`);
+        else
+          this.replace(slot, {
+            ok: false,
+            error: `Script thread exited (code ${code})`,
+            errorKind: WorkerErrorKind.system,
+          });
       });
     });
     return { slot, ready };
@@ -226,6 +246,7 @@ export class ScriptPool {
         entry.resolve({
           ok: false,
           error: 'Task input cannot be handed to a script thread (nested too deeply or too large)',
+          errorKind: WorkerErrorKind.malformedTask,
         });
       }
     }
@@ -288,13 +309,13 @@ export class ScriptPool {
           { deadlineMs: job.deadlineMs },
           'script overran its deadline; terminating its thread',
         );
-        this.replace(slot, DEADLINE_EXCEEDED);
+        this.replace(slot, DEADLINE_FAILURE);
       }
     }
   }
 
-  /** Fails the job `slot` was running with `error`, re-queues the rest of its chunk, and replaces the thread. */
-  private replace(slot: Slot, error: string): void {
+  /** Fails the job `slot` was running with `failure`, re-queues the rest of its chunk, and replaces the thread. */
+  private replace(slot: Slot, failure: ScriptFailure): void {
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
     slot.thread.removeAllListeners();
@@ -305,7 +326,7 @@ export class ScriptPool {
       const rest: QueuedJob[] = [];
       chunk.entries.forEach((entry, i) => {
         if (chunk.finished[i]) return;
-        if (i === running) entry.resolve({ ok: false, error });
+        if (i === running) entry.resolve(failure);
         else rest.push(entry);
       });
       this.queue.unshift(...rest);
@@ -315,7 +336,7 @@ export class ScriptPool {
     fresh.ready.catch((err: unknown) => {
       this.config.logger.error({ err: String(err) }, 'replacement script thread failed; retrying');
       setTimeout(() => {
-        if (!this.closing && this.slots[index] === fresh.slot) this.replace(fresh.slot, error);
+        if (!this.closing && this.slots[index] === fresh.slot) this.replace(fresh.slot, failure);
       }, RESPAWN_DELAY_MS).unref();
     });
     this.scheduleDispatch();

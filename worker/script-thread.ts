@@ -5,6 +5,7 @@
  * would hold fast results behind a slow script.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { WorkerErrorKind } from './error-kinds';
 import { channelStores, ScriptRunner } from './run-script';
 import { StoreChannelClient } from './store-channel';
 import type { RunChunkMessage, ScriptResult, ScriptThreadData, ThreadMessage } from './script-job';
@@ -28,7 +29,8 @@ function main(): void {
       try {
         result = runner.run(job);
       } catch (err) {
-        result = { ok: false, error: `Internal error: ${err instanceof Error ? err.message : String(err)}` };
+        const error = `Internal error: ${err instanceof Error ? err.message : String(err)}`;
+        result = { ok: false, error, errorKind: WorkerErrorKind.system };
       }
       pending.push({ index, result });
       const now = Date.now();

@@ -9,6 +9,7 @@ import type {
 import type { WorkerOptions } from './options';
 import type { ScriptJob } from './script-job';
 import type { PoolResult, ScriptPool } from './script-pool';
+import { WorkerErrorKind } from './error-kinds';
 import { InlineRunner } from './inline-runner';
 import type { FailureReason, WorkerMetrics } from './metrics';
 import { ResultWriter } from './result-writer';
@@ -228,7 +229,13 @@ export class TaskLoop {
         this.logger.warn({ taskId: task.taskId, error: plan.error }, 'malformed task');
         work.push(
           this.finish(
-            { task, status: 'error', text: plan.error, replyToQueue: plan.replyToQueue },
+            {
+              task,
+              status: 'error',
+              text: plan.error,
+              replyToQueue: plan.replyToQueue,
+              detail: { errorKind: WorkerErrorKind.malformedTask },
+            },
             'malformed',
           ),
         );
@@ -290,7 +297,13 @@ export class TaskLoop {
         // every round to other workers' commits for as long as its caller waited
         await (run === 1
           ? this.finish(
-              { task, status: 'error', text: PLAY_EXPIRED, replyToQueue: plan.replyToQueue },
+              {
+                task,
+                status: 'error',
+                text: PLAY_EXPIRED,
+                replyToQueue: plan.replyToQueue,
+                detail: { errorKind: WorkerErrorKind.playExpired },
+              },
               'expired',
             )
           : this.failConflicted(task, plan, run - 1));
@@ -317,9 +330,29 @@ export class TaskLoop {
       return 'done';
     }
     const { replyToQueue } = plan;
+    // Each run carries its own logs: only those of the run whose result commits are written.
     const outcome: TaskOutcome = result.ok
-      ? { task, status: 'completed', text: result.output, replyToQueue, store: result.store }
-      : { task, status: 'error', text: result.error, replyToQueue, store: result.store };
+      ? {
+          task,
+          status: 'completed',
+          text: result.output,
+          replyToQueue,
+          store: result.store,
+          detail: result.logs ? { logs: result.logs } : undefined,
+        }
+      : {
+          task,
+          status: 'error',
+          text: result.error,
+          replyToQueue,
+          store: result.store,
+          detail: {
+            errorKind: result.errorKind,
+            errorLine: result.errorLine,
+            errorPosition: result.errorPosition,
+            logs: result.logs,
+          },
+        };
     const written = await this.results.write(outcome);
     if (written === 'conflict') {
       if (run < MAX_STORE_RUNS) return 'conflict';
@@ -329,7 +362,8 @@ export class TaskLoop {
     if (written === 'quota') {
       const text =
         "Circle store quota exceeded: the script's writes would take the store over its limit; nothing was written";
-      await this.finish({ task, status: 'error', text, replyToQueue }, 'store_quota');
+      const detail = { errorKind: WorkerErrorKind.storeQuota, logs: result.logs };
+      await this.finish({ task, status: 'error', text, replyToQueue, detail }, 'store_quota');
       return 'done';
     }
     this.settleWritten(outcome, written, 'script');
@@ -378,7 +412,17 @@ export class TaskLoop {
   /** Answers a task whose reads kept going stale for `runs` runs (nothing was written). */
   private failConflicted(task: HeldTask, plan: RunPlan, runs: number): Promise<void> {
     const text = `Circle store conflict: other plays changed what the script read before it could commit, ${runs} runs in a row; nothing was written`;
-    return this.finish({ task, status: 'error', text, replyToQueue: plan.replyToQueue }, 'store_conflict');
+    return this.finish(
+      {
+        task,
+        status: 'error',
+        text,
+        replyToQueue: plan.replyToQueue,
+        // no run committed, so no run's logs either
+        detail: { errorKind: WorkerErrorKind.storeConflict },
+      },
+      'store_conflict',
+    );
   }
 
   /**

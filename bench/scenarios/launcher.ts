@@ -229,21 +229,17 @@ interface StartFigures {
 /** One play on `circle`; bounded by a timeout so a launcher that does not serve cannot hang us. */
 async function playOnce(port: number, circle: string): Promise<StartFigures['play']> {
   const t0 = performance.now();
-  let client: CirclesClient | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('no connection in 10 s')), 10_000);
-  });
+  const url = `ws://127.0.0.1:${port}/${circle}`;
+  const client = new CirclesClient({ url, connectTimeoutMs: 10_000, reconnect: false, heartbeatMs: 0 });
   try {
-    client = await Promise.race([CirclesClient.connect(`ws://127.0.0.1:${port}/${circle}`), timeout]);
-    const r = await client.call<{ output: unknown }>('play', { script: '40 + 2' }, 10_000);
+    await client.connect();
+    const r = await client.play('40 + 2', { timeoutMs: 10_000 });
     if (r.output !== '42') return { ok: false, error: `output ${JSON.stringify(r.output)}` };
     return { ok: true, ms: performance.now() - t0 };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   } finally {
-    clearTimeout(timer);
-    client?.close();
+    await client.close();
   }
 }
 

@@ -35,6 +35,7 @@ export async function runStorm(ctx: BenchContext): Promise<Row[]> {
       warmupMs: 0,
       durationMs: 1000 + ctx.warmupMs + window + 1000,
       maxRequests: 1_000_000,
+      nice: 10,
     }));
     const run = await runLoad([bystanders(1000), ...storm]);
     const loud = summarise(run.results.slice(0, 1));

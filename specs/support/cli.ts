@@ -17,6 +17,7 @@ const SOURCE_ROOTS = [
   'webhooks',
   'worker',
   'client',
+  'threads',
 ];
 const SOURCE_FILES = ['config.ts', 'log.ts', 'metrics.ts', 'thread.ts', 'index.ts'];
 
@@ -70,9 +71,14 @@ export interface Run {
 
 const running = new Set<Run>();
 
-/** Starts `cmd/<command>.js` from the transpiled tree. */
-export function launch(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const script = path.join(buildOnce(), 'cmd', `${command}.js`);
+/** Starts `cmd/<command>.js` from the transpiled tree (or from another built `tree`). */
+export function launch(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  tree: string = buildOnce(),
+): Run {
+  const script = path.join(tree, 'cmd', `${command}.js`);
   const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
