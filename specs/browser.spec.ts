@@ -5,26 +5,17 @@ import path from 'node:path';
 import { Wallet } from 'ethers';
 import type { Browser, BrowserContext } from 'playwright-core';
 import Stripe from 'stripe';
-import { findChromium, launchChromium, PageClient, servePage } from './support/browser';
+import { chromiumForSpecs, launchChromium, PageClient, servePage } from './support/browser';
 import { buildOnce, killAll, launch, type Run } from './support/cli';
 import { TEST_TRANSPORTS } from './support/gateway';
+import { until } from './support/until';
 
 // Issue 11's "done when": a real browser (headless Chromium, its own WebSocket) logs in with a
 // wallet signature and plays against the real launcher process, on every transport.
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 const STRIPE_SECRET = 'whsec_browser_spec';
-const chromium = findChromium();
-
-if (!chromium.ok) {
-  if (process.env.CI === 'true') {
-    it('finds Chromium to drive (CI never skips the browser specs)', () => {
-      throw new Error(chromium.reason);
-    });
-  } else {
-    console.warn(`browser specs skipped: ${chromium.reason}`);
-  }
-}
+const chromium = chromiumForSpecs('browser specs');
 
 const wallet = (): Wallet => new Wallet(`0x${randomBytes(32).toString('hex')}`);
 const pubkeyOf = (w: Wallet): string => w.signingKey.compressedPublicKey.slice(2);
@@ -169,14 +160,16 @@ const pubkeyOf = (w: Wallet): string => w.signingKey.compressedPublicKey.slice(2
       expect(res.status).toBe(200);
       // the default handler runs as a task; poll from the browser until it has stored the event
       const probe = `let e = store_get("stripe:${id}"); if e == () { "" } else { e.type + " " + e.data.object.amount_total }`;
-      let seen = '';
-      const deadline = Date.now() + 8000;
-      while (seen === '' && Date.now() < deadline) {
-        const r = await client.call('main', 'play', [probe]);
-        expect(r.error).toBeUndefined();
-        seen = r.result.output;
-        if (seen === '') await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const seen = await until(
+        async () => {
+          const r = await client.call('main', 'play', [probe]);
+          expect(r.error).toBeUndefined();
+          return r.result.output === '' ? undefined : (r.result.output as string);
+        },
+        'the handler to store the event',
+        8000,
+        50,
+      );
       expect(seen).toBe('checkout.session.completed 4200');
     });
 

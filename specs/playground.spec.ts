@@ -6,9 +6,10 @@ import { getBytes, Wallet } from 'ethers';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildPlayground } from '../playground/build';
 import { MISSING_HINT } from '../transport/playground-route';
-import { findChromium, launchChromium } from './support/browser';
+import { chromiumForSpecs, launchChromium } from './support/browser';
 import { buildOnce, killAll, launch, type Run } from './support/cli';
 import { startRedis, type TestRedis } from './support/redis-server';
+import { until } from './support/until';
 
 // SPEC §7: the playground page, served by the server itself and driven in headless Chromium
 // against a real launcher process (embedded backend), with real signatures.
@@ -16,17 +17,7 @@ import { startRedis, type TestRedis } from './support/redis-server';
 const REPO = path.resolve(__dirname, '..');
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 const UUID = /^[0-9a-f-]{36}$/;
-const chromium = findChromium();
-
-if (!chromium.ok) {
-  if (process.env.CI === 'true') {
-    it('finds Chromium to drive (CI never skips the browser specs)', () => {
-      throw new Error(chromium.reason);
-    });
-  } else {
-    console.warn(`playground specs skipped: ${chromium.reason}`);
-  }
-}
+const chromium = chromiumForSpecs('playground specs');
 
 let dir = '';
 /** The transpiled tree with the page built into it, as `npm run build` lays out dist/. */
@@ -259,18 +250,13 @@ describe('turning the page off, and a missing build', () => {
     );
   }
 
-  /** Waits (bounded) until `probe` holds. */
+  /** Waits (bounded) until `probe` holds; a page is polled every 50 ms. */
   async function expect_(
     probe: () => Promise<boolean>,
     what: string | (() => string) = 'the page to settle',
     ms = 8000,
   ): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await probe())) {
-      if (Date.now() > end)
-        throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(probe, what, ms, 50);
   }
 
   const text = (page: Page, id: string): Promise<string> => page.getByTestId(id).innerText();

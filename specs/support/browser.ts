@@ -23,6 +23,25 @@ export function findChromium(): { ok: true; path: string } | { ok: false; reason
   }
 }
 
+/**
+ * Chromium for a browser spec file, found once: where it is missing the file's specs are
+ * skipped with a warning naming `what` — except under CI=true, where a test that fails with
+ * the reason is registered instead (CI never skips the browser specs).
+ */
+export function chromiumForSpecs(what: string): ReturnType<typeof findChromium> {
+  const chromium = findChromium();
+  if (!chromium.ok) {
+    if (process.env.CI === 'true') {
+      it('finds Chromium to drive (CI never skips the browser specs)', () => {
+        throw new Error(chromium.reason);
+      });
+    } else {
+      console.warn(`${what} skipped: ${chromium.reason}`);
+    }
+  }
+  return chromium;
+}
+
 /** Headless Chromium from `path` (no sandbox: the specs run as root). */
 export function launchChromium(path: string): Promise<Browser> {
   return chromium.launch({ executablePath: path, args: ['--no-sandbox'], timeout: 20_000 });
