@@ -2,10 +2,27 @@ import { z } from 'zod';
 import { MIN_SESSION_SECRET_LENGTH } from './auth/resume-token';
 import { LOG_FORMATS, LOG_LEVELS } from './log';
 import { DEFAULT_TASK_TTL_S } from './queue/task';
+import { STRIPE_DEFAULT_TOLERANCE_SECONDS } from './webhooks/stripe-signature';
 
 /** WebSocket transports: `auto` = uWebSockets.js when its native binary loads, else `ws`. */
 export const TRANSPORTS = ['auto', 'uws', 'ws'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+
+/**
+ * Defaults of the settings the gateway and the script worker both take, under the same
+ * name and unit (`…Ms`, `…Seconds`): both schemas (this file's and `worker/options.ts`)
+ * read them here, so each is written once. Flags carry none (cmd/options.ts).
+ */
+export const SHARED_DEFAULTS = {
+  /** Listening address of the gateway and of the worker's metrics server: loopback only. */
+  host: '127.0.0.1',
+  redisUrl: 'redis://127.0.0.1:6379',
+  playTimeoutMs: 30_000,
+  drainTimeoutMs: 10_000,
+  taskTtlSeconds: DEFAULT_TASK_TTL_S,
+  logLevel: 'info',
+  logFormat: 'auto',
+} as const;
 
 /**
  * Every limit and setting of the gateway in one schema: defaults, validation and the type.
@@ -13,17 +30,17 @@ export type Transport = (typeof TRANSPORTS)[number];
  */
 export const ServerOptionsSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z.string().min(1).default(SHARED_DEFAULTS.host),
     port: z.number().int().min(0).max(65535).default(8443),
     /** Canonical circle keys this server serves; empty = any valid key (development mode). */
     circles: z.array(z.string()).default([]),
     /** `play` requires an authenticated session. */
     auth: z.boolean().default(false),
     tls: z.object({ cert: z.string(), key: z.string() }).optional(),
-    redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-    playTimeoutMs: z.number().int().positive().default(30_000),
+    redisUrl: z.string().url().default(SHARED_DEFAULTS.redisUrl),
+    playTimeoutMs: z.number().int().positive().default(SHARED_DEFAULTS.playTimeoutMs),
     /** How long a finished task hash outlives the play timeout (SPEC §4). */
-    taskTtlSeconds: z.number().int().positive().default(DEFAULT_TASK_TTL_S),
+    taskTtlSeconds: z.number().int().positive().default(SHARED_DEFAULTS.taskTtlSeconds),
     maxFrameBytes: z
       .number()
       .int()
@@ -67,15 +84,15 @@ export const ServerOptionsSchema = z
     stripeSecrets: z.array(z.string().min(1)).default([]),
     idenfySecrets: z.array(z.string().min(1)).default([]),
     /** Allowed |now - t| of a Stripe signature, seconds. */
-    stripeToleranceSeconds: z.number().int().min(0).default(300),
+    stripeToleranceSeconds: z.number().int().min(0).default(STRIPE_DEFAULT_TOLERANCE_SECONDS),
     /** Rhai source run for each event; absent = the built-in handler (webhooks/default-handlers). */
     stripeHandler: z.string().min(1).optional(),
     idenfyHandler: z.string().min(1).optional(),
     /** Longest a delivery may take to be verified and queued before it answers 503. */
     webhookTimeoutMs: z.number().int().positive().default(10_000),
-    drainTimeoutMs: z.number().int().min(0).default(10_000),
+    drainTimeoutMs: z.number().int().min(0).default(SHARED_DEFAULTS.drainTimeoutMs),
     /**
-     * On a stop signal, how long to keep serving while `/health` answers 503 (so a load
+     * On a stop signal, how long to keep serving while `/readyz` answers 503 (so a load
      * balancer takes the instance out) before the drain starts; 0 = drain at once.
      */
     lameduckMs: z.number().int().min(0).default(0),
@@ -89,8 +106,8 @@ export const ServerOptionsSchema = z
     transport: z.enum(TRANSPORTS).default('auto'),
     /** Signature verification threads (0 = one per CPU). */
     verifierThreads: z.number().int().min(0).default(0),
-    logLevel: z.enum(LOG_LEVELS).default('info'),
-    logFormat: z.enum(LOG_FORMATS).default('auto'),
+    logLevel: z.enum(LOG_LEVELS).default(SHARED_DEFAULTS.logLevel),
+    logFormat: z.enum(LOG_FORMATS).default(SHARED_DEFAULTS.logFormat),
     /** Serve the playground page on `GET /` (SPEC §7); absent = only in development mode. */
     playground: z.boolean().optional(),
   })
@@ -102,11 +119,3 @@ export type ServerOptionsInput = z.input<typeof ServerOptionsSchema>;
 /** Whether the playground is served: as asked, else in development mode (no circles given). */
 export const playgroundEnabled = (o: Pick<ServerOptions, 'playground' | 'circles'>): boolean =>
   o.playground ?? o.circles.length === 0;
-
-/** One line describing the first problem, for a command-line error. */
-export function describeOptionsError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid options';
-  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
-}

@@ -23,7 +23,7 @@ void runCommand(
         redisUrl: v.redisUrl,
         workerId: v.workerId,
         concurrency: v.concurrency,
-        taskTtlS: v.taskTtl,
+        taskTtlSeconds: v.taskTtl,
         playTimeoutMs: v.playTimeout,
         drainTimeoutMs: v.drainTimeout,
         storeQuotaBytes: v.storeQuota,

@@ -241,7 +241,7 @@ export const workerSchema = z
     redisUrl: W.redisUrl,
     workerId: W.workerId,
     concurrency: W.concurrency,
-    taskTtl: W.taskTtlS,
+    taskTtl: W.taskTtlSeconds,
     playTimeout: W.playTimeoutMs,
     drainTimeout: W.drainTimeoutMs,
     storeQuota: W.storeQuotaBytes,
@@ -285,7 +285,7 @@ export const WORKER_FLAGS: readonly FlagSpec[] = [
     'metricsPort',
     '--metrics-port <port>',
     'int',
-    'serve /metrics over HTTP on this port (0 = any free port)',
+    'serve /metrics, /livez and /readyz over HTTP on this port (0 = any free port)',
     {
       defaultText: 'none: no HTTP server',
     },

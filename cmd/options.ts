@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { normalizePubkey } from '../auth/keys';
+import { flattenIssues, issueLine, issuePath } from '../rpc/zod-issues';
 
 /** Flags, environment or a config file that cannot work: one line on stderr, exit 2. */
 export class FlagError extends Error {}
@@ -260,22 +261,27 @@ export function resolveSettings<S extends z.ZodObject>(input: {
   return { values: parsed.data, sources };
 }
 
-/** One line for the first issue, naming where the value came from. */
+/**
+ * One line for the first issue, naming where the value came from (the flag, variable or
+ * config key) in place of the option's name; a path inside the value follows it.
+ */
 function describeIssue(
   error: z.ZodError,
   specs: readonly FlagSpec[],
   sources: Record<string, string>,
   configFile: string | undefined,
 ): string {
-  const issue = error.issues[0];
+  const issue = flattenIssues(error)[0];
   if (!issue) return 'invalid options';
-  const key = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
+  const [key, ...inner] = issue.path;
   const spec = specs.find((s) => s.key === key);
-  const source = key === undefined ? undefined : sources[key];
-  if (!spec || source === undefined) return issue.message;
-  if (source.startsWith('env:')) return `${source.slice(4)}: ${issue.message}`;
-  if (source.startsWith('config:')) return `config file ${configFile}: "${spec.key}": ${issue.message}`;
-  return `--${longFlagOf(spec)}: ${issue.message}`;
+  const source = typeof key === 'string' ? sources[key] : undefined;
+  if (!spec || source === undefined)
+    return issueLine({ path: issuePath(issue.path), message: issue.message });
+  const message = issueLine({ path: issuePath(inner), message: issue.message });
+  if (source.startsWith('env:')) return `${source.slice(4)}: ${message}`;
+  if (source.startsWith('config:')) return `config file ${configFile}: "${spec.key}": ${message}`;
+  return `--${longFlagOf(spec)}: ${message}`;
 }
 
 /** The password of a URL (`redis://:pw@host`, `redis://user:pw@host`) replaced by `***`. */

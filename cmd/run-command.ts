@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { ZodError, type z } from 'zod';
-import { describeOptionsError } from '../config';
+import { firstIssueLine } from '../rpc/zod-issues';
 import {
   buildProgram,
   cliValues,
@@ -64,7 +64,7 @@ function fail(name: string, err: unknown): never {
   const usage = err instanceof CommanderError || err instanceof FlagError || err instanceof ZodError;
   const line =
     err instanceof ZodError
-      ? describeOptionsError(err)
+      ? firstIssueLine(err)
       : err instanceof CommanderError
         ? err.message.replace(/^error: /, '')
         : err instanceof Error

@@ -98,7 +98,7 @@ export async function launchCircles(system: Ref<unknown>, o: LaunchOptions): Pro
           namespace: o.namespace,
           workerId,
           concurrency: o.concurrency,
-          taskTtlS,
+          taskTtlSeconds: taskTtlS,
           playTimeoutMs,
           drainTimeoutMs: serverOptions.drainTimeoutMs,
           logLevel: serverOptions.logLevel,

@@ -1,44 +1,11 @@
 import { StreamLanguage, type StringStream } from '@codemirror/language';
+import { FN_KEYWORDS, KEYWORDS as RHAI_KEYWORDS } from '../rhai/keywords';
 
-// Rhai's reserved words (https://rhai.rs/book/appendix/keywords.html), split the way an editor
-// colours them: control flow and declarations, then literal-like atoms.
-const KEYWORDS = new Set([
-  'let',
-  'const',
-  'if',
-  'else',
-  'switch',
-  'do',
-  'while',
-  'until',
-  'loop',
-  'for',
-  'in',
-  'continue',
-  'break',
-  'return',
-  'throw',
-  'try',
-  'catch',
-  'fn',
-  'private',
-  'import',
-  'export',
-  'as',
-  'global',
-]);
+// Colours by kind: the engine's keywords (rhai/keywords.ts), split into literal-like atoms,
+// keywords that call like functions, and the rest (control flow and declarations).
 const ATOMS = new Set(['true', 'false', 'this']);
-const BUILTINS = new Set([
-  'print',
-  'debug',
-  'type_of',
-  'is_def_var',
-  'is_def_fn',
-  'Fn',
-  'call',
-  'curry',
-  'eval',
-]);
+const BUILTINS = FN_KEYWORDS;
+const KEYWORDS = new Set([...RHAI_KEYWORDS, 'global'].filter((k) => !ATOMS.has(k) && !BUILTINS.has(k)));
 
 interface RhaiState {
   /** Depth of nested block comments (Rhai nests them). */

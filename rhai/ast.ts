@@ -1,4 +1,10 @@
-/** Abstract syntax tree. Every node carries the position of its significant token. */
+/**
+ * Abstract syntax tree (parser.ts builds it, resolve.ts and compile/ read it). Every node has
+ * a `kind` and the position of its significant token. Kinds that are not plain words: `interp`
+ * a back-tick string with `${}` parts, `prop` a property read `x.name`, `method` a call
+ * `x.name(...)`, `coalesce` `a ?? b`, `unit` `()`, `noop` a statement that does nothing. `safe` marks
+ * the `?.` / `?[` forms; a switch's `otherwise` is its `_ =>` branch.
+ */
 import type { Pos } from './errors';
 
 export type BinaryOp =
@@ -23,74 +29,90 @@ export type BinaryOp =
   | '!in';
 
 export type Expr =
-  | { readonly k: 'int'; readonly pos: Pos; readonly v: number | bigint }
-  | { readonly k: 'float'; readonly pos: Pos; readonly v: number }
-  | { readonly k: 'str'; readonly pos: Pos; readonly v: string }
-  | { readonly k: 'char'; readonly pos: Pos; readonly v: string }
-  | { readonly k: 'bool'; readonly pos: Pos; readonly v: boolean }
-  | { readonly k: 'unit'; readonly pos: Pos }
-  | { readonly k: 'interp'; readonly pos: Pos; readonly parts: readonly Expr[] }
-  | { readonly k: 'array'; readonly pos: Pos; readonly items: readonly Expr[] }
-  | { readonly k: 'map'; readonly pos: Pos; readonly entries: readonly (readonly [string, Expr])[] }
-  | { readonly k: 'var'; readonly pos: Pos; readonly name: string }
-  | { readonly k: 'this'; readonly pos: Pos }
-  | { readonly k: 'unary'; readonly pos: Pos; readonly op: '-' | '+' | '!'; readonly e: Expr }
-  | { readonly k: 'binary'; readonly pos: Pos; readonly op: BinaryOp; readonly l: Expr; readonly r: Expr }
-  | { readonly k: 'and' | 'or' | 'coalesce'; readonly pos: Pos; readonly l: Expr; readonly r: Expr }
+  | { readonly kind: 'int'; readonly pos: Pos; readonly value: number | bigint }
+  | { readonly kind: 'float'; readonly pos: Pos; readonly value: number }
+  | { readonly kind: 'str'; readonly pos: Pos; readonly value: string }
+  | { readonly kind: 'char'; readonly pos: Pos; readonly value: string }
+  | { readonly kind: 'bool'; readonly pos: Pos; readonly value: boolean }
+  | { readonly kind: 'unit'; readonly pos: Pos }
+  | { readonly kind: 'interp'; readonly pos: Pos; readonly parts: readonly Expr[] }
+  | { readonly kind: 'array'; readonly pos: Pos; readonly items: readonly Expr[] }
+  | { readonly kind: 'map'; readonly pos: Pos; readonly entries: readonly (readonly [string, Expr])[] }
+  | { readonly kind: 'var'; readonly pos: Pos; readonly name: string }
+  | { readonly kind: 'this'; readonly pos: Pos }
+  | { readonly kind: 'unary'; readonly pos: Pos; readonly op: '-' | '+' | '!'; readonly operand: Expr }
   | {
-      readonly k: 'range';
+      readonly kind: 'binary';
+      readonly pos: Pos;
+      readonly op: BinaryOp;
+      readonly left: Expr;
+      readonly right: Expr;
+    }
+  | { readonly kind: 'and' | 'or'; readonly pos: Pos; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'coalesce'; readonly pos: Pos; readonly left: Expr; readonly right: Expr }
+  | {
+      readonly kind: 'range';
       readonly pos: Pos;
       readonly from?: Expr;
       readonly to?: Expr;
       readonly inclusive: boolean;
     }
   | {
-      readonly k: 'index';
+      readonly kind: 'index';
       readonly pos: Pos;
       readonly target: Expr;
       readonly index: Expr;
       readonly safe: boolean;
     }
   | {
-      readonly k: 'prop';
+      readonly kind: 'prop';
       readonly pos: Pos;
       readonly target: Expr;
       readonly name: string;
       readonly safe: boolean;
     }
   | {
-      readonly k: 'method';
+      readonly kind: 'method';
       readonly pos: Pos;
       readonly target: Expr;
       readonly name: string;
       readonly args: readonly Expr[];
       readonly safe: boolean;
     }
-  | { readonly k: 'call'; readonly pos: Pos; readonly name: string; readonly args: readonly Expr[] }
-  | { readonly k: 'closure'; readonly pos: Pos; readonly fn: FnDef }
-  | { readonly k: 'block'; readonly pos: Pos; readonly body: readonly Stmt[] }
-  | { readonly k: 'if'; readonly pos: Pos; readonly cond: Expr; readonly then: Expr; readonly else?: Expr }
+  | { readonly kind: 'call'; readonly pos: Pos; readonly name: string; readonly args: readonly Expr[] }
+  | { readonly kind: 'closure'; readonly pos: Pos; readonly fn: FnDef }
+  | { readonly kind: 'block'; readonly pos: Pos; readonly body: readonly Stmt[] }
+  | { readonly kind: 'if'; readonly pos: Pos; readonly cond: Expr; readonly then: Expr; readonly else?: Expr }
   | {
-      readonly k: 'switch';
+      readonly kind: 'switch';
       readonly pos: Pos;
       readonly subject: Expr;
       readonly cases: readonly SwitchCase[];
-      readonly def?: Expr;
+      readonly otherwise?: Expr;
     }
-  | { readonly k: 'while'; readonly pos: Pos; readonly cond?: Expr; readonly body: Expr }
-  | { readonly k: 'do'; readonly pos: Pos; readonly cond: Expr; readonly until: boolean; readonly body: Expr }
+  | { readonly kind: 'while'; readonly pos: Pos; readonly cond?: Expr; readonly body: Expr }
   | {
-      readonly k: 'for';
+      readonly kind: 'do';
+      readonly pos: Pos;
+      readonly cond: Expr;
+      readonly until: boolean;
+      readonly body: Expr;
+    }
+  | {
+      readonly kind: 'for';
       readonly pos: Pos;
       readonly name: string;
       readonly counter?: string;
       readonly iter: Expr;
       readonly body: Expr;
     }
-  | { readonly k: 'break'; readonly pos: Pos; readonly value?: Expr }
-  | { readonly k: 'continue'; readonly pos: Pos }
-  | { readonly k: 'return'; readonly pos: Pos; readonly value?: Expr }
-  | { readonly k: 'throw'; readonly pos: Pos; readonly value?: Expr };
+  | { readonly kind: 'break'; readonly pos: Pos; readonly value?: Expr }
+  | { readonly kind: 'continue'; readonly pos: Pos }
+  | { readonly kind: 'return'; readonly pos: Pos; readonly value?: Expr }
+  | { readonly kind: 'throw'; readonly pos: Pos; readonly value?: Expr };
+
+/** The expression node of one kind, e.g. `ExprOf<'binary'>`. */
+export type ExprOf<K extends Expr['kind']> = Extract<Expr, { readonly kind: K }>;
 
 export interface SwitchCase {
   readonly pos: Pos;
@@ -101,29 +123,32 @@ export interface SwitchCase {
 }
 
 export type Stmt =
-  | { readonly k: 'expr'; readonly pos: Pos; readonly e: Expr }
+  | { readonly kind: 'expr'; readonly pos: Pos; readonly expr: Expr }
   | {
-      readonly k: 'let';
+      readonly kind: 'let';
       readonly pos: Pos;
       readonly name: string;
       readonly isConst: boolean;
       readonly value?: Expr;
     }
   | {
-      readonly k: 'assign';
+      readonly kind: 'assign';
       readonly pos: Pos;
       readonly op: string;
       readonly target: Expr;
       readonly value: Expr;
     }
   | {
-      readonly k: 'try';
+      readonly kind: 'try';
       readonly pos: Pos;
       readonly body: Expr;
       readonly catchVar?: string;
       readonly handler: Expr;
     }
-  | { readonly k: 'noop'; readonly pos: Pos };
+  | { readonly kind: 'noop'; readonly pos: Pos };
+
+/** The statement node of one kind, e.g. `StmtOf<'assign'>`. */
+export type StmtOf<K extends Stmt['kind']> = Extract<Stmt, { readonly kind: K }>;
 
 export interface FnDef {
   readonly name: string;

@@ -1,3 +1,4 @@
+import type { RhaiErrorKind } from './error-kinds';
 import type { Value } from './values';
 
 /** Source position (1-based line and column counted in characters). 0/0 = none. */
@@ -12,7 +13,7 @@ export function posSuffix(p: Pos): string {
 }
 
 /** Error kinds that try/catch cannot intercept (mirrors Rhai's "system exceptions"). */
-const SYSTEM_KINDS = new Set([
+const SYSTEM_KINDS: ReadonlySet<RhaiErrorKind> = new Set<RhaiErrorKind>([
   'ErrorParsing',
   'ErrorTooManyOperations',
   'ErrorStackOverflow',
@@ -26,7 +27,7 @@ const SYSTEM_KINDS = new Set([
  */
 export class RhaiFailure {
   constructor(
-    readonly kind: string,
+    readonly kind: RhaiErrorKind,
     /** message without position */
     readonly detail: string,
     public pos: Pos = NO_POS,
@@ -61,7 +62,7 @@ export class RhaiFailure {
   }
 }
 
-export function fail(kind: string, detail: string, pos: Pos = NO_POS): RhaiFailure {
+export function fail(kind: RhaiErrorKind, detail: string, pos: Pos = NO_POS): RhaiFailure {
   return new RhaiFailure(kind, detail, pos);
 }
 
@@ -80,11 +81,3 @@ export class ReturnSignal {
   constructor(readonly value: Value) {}
 }
 export const CONTINUE = new ContinueSignal();
-
-/** Thrown by a host store (`StoreAccess`): the script fails with this message at the store call. */
-export class StoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}

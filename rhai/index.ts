@@ -1,23 +1,25 @@
 /**
  * Sandboxed interpreter for the Rhai subset described in shared/rhai-corpus/SUBSET.md.
- * Pipeline: lexer → parser (AST) → resolver + closure compiler → run.
+ * Pipeline: lexer → parser (AST) → resolver + closure compiler → run (map: README.md).
  * Scripts can reach nothing but their own values, the built-ins and the host bindings.
  */
-import { compileScript, type CompiledProgram } from './compile';
-import { ReturnSignal, RhaiFailure, StoreError } from './errors';
+import { compileScript, type CompiledProgram } from './compile/program';
+import type { RhaiErrorKind } from './error-kinds';
+import { ReturnSignal, RhaiFailure } from './errors';
 import { display } from './format';
 import { jsonToValue, valueToJson } from './json';
 import { type EngineLimits, RHAI_DEFAULT_LIMITS, SANDBOX_LIMITS } from './limits';
 import { parseScript } from './parser';
-import { Frame, GlobalVar, Runtime, type StoreAccess } from './runtime';
+import { Frame, GlobalVar, Runtime } from './runtime';
+import { type StoreAccess, StoreError } from './store-access';
 import type { Value } from './values';
 
 export { RHAI_DEFAULT_LIMITS, SANDBOX_LIMITS, StoreError };
-export type { EngineLimits, StoreAccess };
+export type { EngineLimits, RhaiErrorKind, StoreAccess };
 
 /** An error reported by the engine. `message` is formatted as Rhai prints it. */
 export interface RhaiError {
-  kind: string;
+  kind: RhaiErrorKind;
   message: string;
   line?: number;
   position?: number;

@@ -1,11 +1,14 @@
 import { parseError, type Pos, type RhaiFailure } from './errors';
 import { byteLength } from './values';
+import { FN_KEYWORDS, KEYWORDS } from './keywords';
+
+export { FN_KEYWORDS, KEYWORDS };
 
 /** A lexical token. `parts` holds the pieces of a back-tick string (text or nested tokens). */
 export interface Token {
-  readonly k: 'int' | 'float' | 'str' | 'istr' | 'char' | 'ident' | 'kw' | 'op' | 'eof' | 'err';
+  readonly kind: 'int' | 'float' | 'str' | 'istr' | 'char' | 'ident' | 'kw' | 'op' | 'eof' | 'err';
   /** identifier / keyword / operator text, or string/char contents */
-  readonly s: string;
+  readonly text: string;
   readonly line: number;
   readonly pos: number;
   /** int value (i64) */
@@ -18,57 +21,6 @@ export interface Token {
   /** column of each back-tick string part start (for size errors) */
   readonly partPos?: readonly Pos[];
 }
-
-export const KEYWORDS = new Set([
-  'true',
-  'false',
-  'let',
-  'const',
-  'if',
-  'else',
-  'switch',
-  'do',
-  'while',
-  'until',
-  'loop',
-  'for',
-  'in',
-  'continue',
-  'break',
-  'return',
-  'throw',
-  'try',
-  'catch',
-  'fn',
-  'private',
-  'import',
-  'export',
-  'as',
-  'this',
-  'Fn',
-  'call',
-  'curry',
-  'type_of',
-  'print',
-  'debug',
-  'eval',
-  'is_def_fn',
-  'is_def_var',
-  'is_shared',
-]);
-/** Keywords that behave like function names when followed by `(`. */
-export const FN_KEYWORDS = new Set([
-  'Fn',
-  'call',
-  'curry',
-  'type_of',
-  'print',
-  'debug',
-  'eval',
-  'is_def_fn',
-  'is_def_var',
-  'is_shared',
-]);
 
 export const RESERVED_WORDS = new Set([
   'var',
@@ -203,8 +155,8 @@ export class Lexer {
     for (;;) {
       const t = this.next();
       out.push(t);
-      if (t.k === 'eof' || t.k === 'err') {
-        if (t.k === 'err') out.push({ k: 'eof', s: '', line: t.line, pos: t.pos });
+      if (t.kind === 'eof' || t.kind === 'err') {
+        if (t.kind === 'err') out.push({ kind: 'eof', text: '', line: t.line, pos: t.pos });
         return out;
       }
     }
@@ -224,7 +176,7 @@ export class Lexer {
   }
 
   private errTok(code: string, detail: string, p: Pos): Token {
-    return { k: 'err', s: '', line: p.line, pos: p.pos, err: parseError(code, detail, p) };
+    return { kind: 'err', text: '', line: p.line, pos: p.pos, err: parseError(code, detail, p) };
   }
 
   private skipTrivia(): Token | undefined {
@@ -266,14 +218,14 @@ export class Lexer {
     const pos = this.col;
     const p: Pos = { line, pos };
     const c = this.peek();
-    if (c === undefined) return { k: 'eof', s: '', line, pos };
+    if (c === undefined) return { kind: 'eof', text: '', line, pos };
     if (isDigit(c)) return this.number(p);
     if (isAsciiLetter(c) || c === '_') {
       let s = '';
       while (isIdentChar(this.peek())) s += this.adv();
-      if (s === '_') return { k: 'op', s, line, pos };
-      if (s.startsWith('_')) return { k: 'ident', s, line, pos, num: -1 };
-      return { k: KEYWORDS.has(s) ? 'kw' : 'ident', s, line, pos };
+      if (s === '_') return { kind: 'op', text: s, line, pos };
+      if (s.startsWith('_')) return { kind: 'ident', text: s, line, pos, num: -1 };
+      return { kind: KEYWORDS.has(s) ? 'kw' : 'ident', text: s, line, pos };
     }
     if (c === '"') return this.quoted(p);
     if (c === '`') return this.backtick(p);
@@ -288,17 +240,17 @@ export class Lexer {
       for (const op of ops) {
         if (three.startsWith(op)) {
           for (let k = 0; k < op.length; k++) this.adv();
-          return { k: 'op', s: op, line, pos };
+          return { kind: 'op', text: op, line, pos };
         }
       }
     }
     if (OPS1.includes(c)) {
       this.adv();
-      return { k: 'op', s: c, line, pos };
+      return { kind: 'op', text: c, line, pos };
     }
     this.adv();
     // Non-ASCII letters etc.: an unusable token the parser will reject where it appears.
-    return { k: 'op', s: c, line, pos, num: -2 };
+    return { kind: 'op', text: c, line, pos, num: -2 };
   }
 
   private number(p: Pos): Token {
@@ -319,7 +271,7 @@ export class Lexer {
       const prefix = radix === 16 ? '0x' : radix === 8 ? '0o' : '0b';
       const big = BigInt(prefix + digits);
       if (big >= 1n << 64n) return this.errTok('LiteralTooLarge', 'Integer literal is too large', p);
-      return { k: 'int', s: prefix + digits, line: p.line, pos: p.pos, int: BigInt.asIntN(64, big) };
+      return { kind: 'int', text: prefix + digits, line: p.line, pos: p.pos, int: BigInt.asIntN(64, big) };
     }
     let text = '';
     while (isDigit(this.peek()) || this.peek() === '_') text += this.adv();
@@ -343,11 +295,11 @@ export class Lexer {
       }
     }
     const clean = text.replace(/_/g, '');
-    if (isFloat) return { k: 'float', s: clean, line: p.line, pos: p.pos, num: Number(clean) };
+    if (isFloat) return { kind: 'float', text: clean, line: p.line, pos: p.pos, num: Number(clean) };
     const big = BigInt(clean);
     if (big > 9223372036854775807n)
-      return { k: 'float', s: clean, line: p.line, pos: p.pos, num: Number(clean), bigDec: big };
-    return { k: 'int', s: clean, line: p.line, pos: p.pos, int: big };
+      return { kind: 'float', text: clean, line: p.line, pos: p.pos, num: Number(clean), bigDec: big };
+    return { kind: 'int', text: clean, line: p.line, pos: p.pos, int: big };
   }
 
   private checkSize(s: string, p: Pos): Token | undefined {
@@ -433,7 +385,7 @@ export class Lexer {
       if (c === '\n') return this.errTok('UnterminatedString', 'Open string is not terminated', p);
       s += this.adv();
     }
-    return this.checkSize(s, p) ?? { k: 'str', s, line: p.line, pos: p.pos };
+    return this.checkSize(s, p) ?? { kind: 'str', text: s, line: p.line, pos: p.pos };
   }
 
   private raw(p: Pos, hashes: number): Token {
@@ -452,7 +404,7 @@ export class Lexer {
       }
       s += this.adv();
     }
-    return this.checkSize(s, p) ?? { k: 'str', s, line: p.line, pos: p.pos };
+    return this.checkSize(s, p) ?? { kind: 'str', text: s, line: p.line, pos: p.pos };
   }
 
   private char(p: Pos): Token {
@@ -474,7 +426,7 @@ export class Lexer {
       count++;
     }
     if (count !== 1) return this.errTok('MalformedChar', `Invalid character: '${s}'`, p);
-    return { k: 'char', s, line: p.line, pos: p.pos };
+    return { kind: 'char', text: s, line: p.line, pos: p.pos };
   }
 
   private backtick(p: Pos): Token {
@@ -521,12 +473,12 @@ export class Lexer {
         let depth = 0;
         for (;;) {
           const t = this.next();
-          if (t.k === 'err') return t;
-          if (t.k === 'eof') return this.errTok('UnterminatedString', 'Open string is not terminated', p);
-          if (t.k === 'op' && (t.s === '{' || t.s === '#{')) depth++;
-          if (t.k === 'op' && t.s === '}') {
+          if (t.kind === 'err') return t;
+          if (t.kind === 'eof') return this.errTok('UnterminatedString', 'Open string is not terminated', p);
+          if (t.kind === 'op' && (t.text === '{' || t.text === '#{')) depth++;
+          if (t.kind === 'op' && t.text === '}') {
             if (depth === 0) {
-              toks.push({ k: 'eof', s: '', line: t.line, pos: t.pos });
+              toks.push({ kind: 'eof', text: '', line: t.line, pos: t.pos });
               break;
             }
             depth--;
@@ -543,6 +495,6 @@ export class Lexer {
     }
     const e = flush();
     if (e) return e;
-    return { k: 'istr', s: '', line: p.line, pos: p.pos, parts, partPos };
+    return { kind: 'istr', text: '', line: p.line, pos: p.pos, parts, partPos };
   }
 }

@@ -1,4 +1,4 @@
-import { fail, type RhaiFailure } from './errors';
+import { fail, type Pos, type RhaiFailure } from './errors';
 import { display } from './format';
 import {
   type Int,
@@ -33,6 +33,11 @@ const EPS = 2.220446049250313e-16;
 
 export function fnNotFound(name: string, args: readonly Value[]): RhaiFailure {
   return fail('ErrorFunctionNotFound', `Function not found: ${name} (${args.map(typeName).join(', ')})`);
+}
+
+/** A condition or `&&` / `||` operand that is not a bool. */
+export function mismatchBool(v: Value, pos: Pos): RhaiFailure {
+  return fail('ErrorMismatchDataType', `Data type incorrect: ${typeName(v)} (expecting bool)`, pos);
 }
 
 export function toF(v: number | bigint | RFloat): number {

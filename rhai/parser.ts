@@ -43,7 +43,7 @@ const BLOCK_EXPRS = new Set(['if', 'switch', 'while', 'do', 'for', 'block']);
 const LITERAL_KINDS = new Set(['int', 'float', 'str', 'char', 'bool', 'unit', 'interp', 'array', 'map']);
 
 function literalDesc(e: Expr): string | undefined {
-  switch (e.k) {
+  switch (e.kind) {
     case 'int':
       return 'a number';
     case 'float':
@@ -108,7 +108,7 @@ export class Parser {
 
   private peek(o = 0): Token {
     const t = this.toks[Math.min(this.i + o, this.toks.length - 1)];
-    if (t.k === 'err' && o === 0) throw t.err!;
+    if (t.kind === 'err' && o === 0) throw t.err!;
     return t;
   }
   private next(): Token {
@@ -118,7 +118,7 @@ export class Parser {
   }
   private is(s: string, o = 0): boolean {
     const t = this.peek(o);
-    return (t.k === 'op' || t.k === 'kw') && t.s === s && t.num === undefined;
+    return (t.kind === 'op' || t.kind === 'kw') && t.text === s && t.num === undefined;
   }
   private eat(s: string): boolean {
     if (this.is(s)) {
@@ -136,11 +136,14 @@ export class Parser {
     return { line: t.line, pos: t.pos };
   }
   private unexpected(t: Token, code: string, detail: string): RhaiFailure {
-    if (t.k === 'err') return t.err!;
-    if ((t.k === 'op' && RESERVED_SYMBOLS.has(t.s)) || (t.k === 'ident' && RESERVED_WORDS.has(t.s))) {
-      return parseError('Reserved', `'${t.s}' is a reserved keyword/symbol`, this.pos(t));
+    if (t.kind === 'err') return t.err!;
+    if (
+      (t.kind === 'op' && RESERVED_SYMBOLS.has(t.text)) ||
+      (t.kind === 'ident' && RESERVED_WORDS.has(t.text))
+    ) {
+      return parseError('Reserved', `'${t.text}' is a reserved keyword/symbol`, this.pos(t));
     }
-    if (t.k === 'eof' && code === 'UnexpectedInput')
+    if (t.kind === 'eof' && code === 'UnexpectedInput')
       return parseError('UnexpectedEOF', 'Script is incomplete', this.pos(t));
     return parseError(code, detail, this.pos(t));
   }
@@ -167,14 +170,14 @@ export class Parser {
   /** An identifier usable as a variable/parameter name. */
   private varName(): string {
     const t = this.peek();
-    if (t.k === 'ident') {
-      if (RESERVED_WORDS.has(t.s)) throw this.unexpected(t, 'Reserved', '');
+    if (t.kind === 'ident') {
+      if (RESERVED_WORDS.has(t.text)) throw this.unexpected(t, 'Reserved', '');
       this.next();
       if (t.num === -1)
-        throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.s}`, this.pos(t));
-      return t.s;
+        throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.text}`, this.pos(t));
+      return t.text;
     }
-    if (t.k === 'kw') throw parseError('Reserved', `'${t.s}' is a reserved keyword`, this.pos(t));
+    if (t.kind === 'kw') throw parseError('Reserved', `'${t.text}' is a reserved keyword`, this.pos(t));
     throw this.unexpected(t, 'VariableExpected', 'Expecting name of a variable');
   }
 
@@ -184,7 +187,7 @@ export class Parser {
     const out: Stmt[] = [];
     for (;;) {
       const t = this.peek();
-      if (t.k === 'eof') {
+      if (t.kind === 'eof') {
         if (!topLevel) throw parseError('MissingRightBrace', "Expecting '}' to end this block", this.pos(t));
         return out;
       }
@@ -209,14 +212,14 @@ export class Parser {
       if (this.eat(';')) continue;
       if (this.endsWithBlock(s)) continue;
       const n = this.peek();
-      if (n.k === 'eof' || this.is('}')) continue;
+      if (n.kind === 'eof' || this.is('}')) continue;
       throw this.unexpected(n, 'MissingSemicolon', "Expecting ';' to terminate this statement");
     }
   }
 
   private endsWithBlock(s: Stmt): boolean {
-    if (s.k === 'try') return true;
-    if (s.k === 'expr') return BLOCK_EXPRS.has(s.e.k) && s.e.k !== 'do';
+    if (s.kind === 'try') return true;
+    if (s.kind === 'expr') return BLOCK_EXPRS.has(s.expr.kind) && s.expr.kind !== 'do';
     return false;
   }
 
@@ -226,16 +229,16 @@ export class Parser {
     const p = this.pos(t);
     this.enter(p);
     try {
-      if (t.k === 'kw') {
-        switch (t.s) {
+      if (t.kind === 'kw') {
+        switch (t.text) {
           case 'let':
           case 'const': {
             this.next();
             const name = this.varName();
             let value: Expr | undefined;
             if (this.eat('=')) value = this.parseExpr();
-            this.declare(name, t.s === 'const');
-            return { k: 'let', pos: p, name, isConst: t.s === 'const', value };
+            this.declare(name, t.text === 'const');
+            return { kind: 'let', pos: p, name, isConst: t.text === 'const', value };
           }
           case 'try':
             return this.parseTry(p);
@@ -245,7 +248,7 @@ export class Parser {
           case 'loop':
           case 'do':
           case 'for':
-            return { k: 'expr', pos: p, e: this.parsePrimaryKeyword() };
+            return { kind: 'expr', pos: p, expr: this.parsePrimaryKeyword() };
           case 'fn':
             throw parseError(
               'WrongFnDefinition',
@@ -254,23 +257,23 @@ export class Parser {
             );
         }
       }
-      if (this.is('{')) return { k: 'expr', pos: p, e: this.parseBlock() };
+      if (this.is('{')) return { kind: 'expr', pos: p, expr: this.parseBlock() };
       const e = this.parseExpr();
       const a = this.peek();
-      if (a.k === 'op' && ASSIGN_OPS.has(a.s)) {
+      if (a.kind === 'op' && ASSIGN_OPS.has(a.text)) {
         this.checkAssignable(e);
         this.next();
         const value = this.parseExpr();
-        return { k: 'assign', pos: this.pos(a), op: a.s, target: e, value };
+        return { kind: 'assign', pos: this.pos(a), op: a.text, target: e, value };
       }
-      return { k: 'expr', pos: p, e };
+      return { kind: 'expr', pos: p, expr: e };
     } finally {
       this.leave();
     }
   }
 
   private checkAssignable(e: Expr): void {
-    switch (e.k) {
+    switch (e.kind) {
       case 'var':
         if (this.isConstVar(e.name))
           throw parseError('AssignmentToConstant', `Cannot assign to constant ${e.name}`, e.pos);
@@ -280,14 +283,14 @@ export class Parser {
       case 'index':
       case 'prop': {
         let root: Expr = e;
-        while (root.k === 'index' || root.k === 'prop') root = root.target;
-        if (root.k === 'var' || root.k === 'this') return;
-        if (root.k === 'method' || root.k === 'call')
+        while (root.kind === 'index' || root.kind === 'prop') root = root.target;
+        if (root.kind === 'var' || root.kind === 'this') return;
+        if (root.kind === 'method' || root.kind === 'call')
           throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', root.pos);
         throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', e.pos);
       }
     }
-    if (LITERAL_KINDS.has(e.k))
+    if (LITERAL_KINDS.has(e.kind))
       throw parseError('AssignmentToConstant', 'Cannot assign to a constant value', e.pos);
     throw parseError('AssignmentToInvalidLHS', 'Expression cannot be assigned to', e.pos);
   }
@@ -305,7 +308,7 @@ export class Parser {
         this.expect(')');
       }
       const handler = this.parseBlock();
-      return { k: 'try', pos: p, body, catchVar, handler };
+      return { kind: 'try', pos: p, body, catchVar, handler };
     } finally {
       this.ctx.scopes.pop();
     }
@@ -314,13 +317,13 @@ export class Parser {
   private parseFnDef(): void {
     const fnTok = this.next();
     const nameTok = this.peek();
-    if (nameTok.k !== 'ident' || nameTok.num === -1 || RESERVED_WORDS.has(nameTok.s)) {
-      if (nameTok.k === 'ident' && RESERVED_WORDS.has(nameTok.s))
+    if (nameTok.kind !== 'ident' || nameTok.num === -1 || RESERVED_WORDS.has(nameTok.text)) {
+      if (nameTok.kind === 'ident' && RESERVED_WORDS.has(nameTok.text))
         throw this.unexpected(nameTok, 'Reserved', '');
       throw parseError('FnMissingName', 'Expecting function name in function declaration', this.pos(nameTok));
     }
     this.next();
-    const name = nameTok.s;
+    const name = nameTok.text;
     this.expect('(', 'FnMissingParams', `Expecting parameters for function '${name}'`);
     const params: string[] = [];
     while (!this.is(')')) {
@@ -384,20 +387,22 @@ export class Parser {
 
   private binaryOpAt(): { op: string; len: number } | undefined {
     const t = this.peek();
-    if (t.k === 'op' && t.num === undefined && BINARY_PREC[t.s] !== undefined) return { op: t.s, len: 1 };
-    if (t.k === 'kw' && t.s === 'in') return { op: 'in', len: 1 };
-    if (t.k === 'op' && t.s === '!' && this.peek(1).k === 'kw' && this.peek(1).s === 'in')
+    if (t.kind === 'op' && t.num === undefined && BINARY_PREC[t.text] !== undefined)
+      return { op: t.text, len: 1 };
+    if (t.kind === 'kw' && t.text === 'in') return { op: 'in', len: 1 };
+    if (t.kind === 'op' && t.text === '!' && this.peek(1).kind === 'kw' && this.peek(1).text === 'in')
       return { op: '!in', len: 2 };
     return undefined;
   }
 
   private canStartExpr(t: Token): boolean {
-    if (t.k === 'eof') return false;
-    if (t.k === 'op')
+    if (t.kind === 'eof') return false;
+    if (t.kind === 'op')
       return (
-        !['}', ')', ']', ',', ';', '=>', '=', ':'].includes(t.s) && !['+=', '-=', '*=', '/='].includes(t.s)
+        !['}', ')', ']', ',', ';', '=>', '=', ':'].includes(t.text) &&
+        !['+=', '-=', '*=', '/='].includes(t.text)
       );
-    if (t.k === 'kw') return !['in', 'else', 'catch'].includes(t.s);
+    if (t.kind === 'kw') return !['in', 'else', 'catch'].includes(t.text);
     return true;
   }
 
@@ -416,7 +421,7 @@ export class Parser {
         for (let k = 0; k < o.len; k++) this.next();
         if (o.op === '..' || o.op === '..=') {
           const to = this.canStartExpr(this.peek()) ? this.parseBinary(prec + 1) : undefined;
-          lhs = { k: 'range', pos: p, from: lhs, to, inclusive: o.op === '..=' };
+          lhs = { kind: 'range', pos: p, from: lhs, to, inclusive: o.op === '..=' };
           continue;
         }
         const rhs = this.parseBinary(o.op === '**' ? prec : prec + 1);
@@ -428,7 +433,7 @@ export class Parser {
   }
 
   private checkBoolOperand(e: Expr): void {
-    if (LITERAL_KINDS.has(e.k) && e.k !== 'bool') {
+    if (LITERAL_KINDS.has(e.kind) && e.kind !== 'bool') {
       throw parseError('MismatchedType', `Expecting a boolean expression, not ${literalDesc(e)}`, e.pos);
     }
   }
@@ -437,33 +442,33 @@ export class Parser {
     if (op === '&&' || op === '||') {
       this.checkBoolOperand(l);
       this.checkBoolOperand(r);
-      return { k: op === '&&' ? 'and' : 'or', pos, l, r };
+      return { kind: op === '&&' ? 'and' : 'or', pos, left: l, right: r };
     }
-    if (op === '??') return { k: 'coalesce', pos, l, r };
-    return { k: 'binary', pos, op: op as BinaryOp, l, r };
+    if (op === '??') return { kind: 'coalesce', pos, left: l, right: r };
+    return { kind: 'binary', pos, op: op as BinaryOp, left: l, right: r };
   }
 
   private parseUnary(): Expr {
     const t = this.peek();
     const p = this.pos(t);
-    if (t.k === 'op' && (t.s === '-' || t.s === '+' || t.s === '!') && t.num === undefined) {
+    if (t.kind === 'op' && (t.text === '-' || t.text === '+' || t.text === '!') && t.num === undefined) {
       this.enter(p);
       try {
         this.next();
-        if (t.s === '-') {
+        if (t.text === '-') {
           const n = this.peek();
           // Fold the minus into a numeric literal (so i64::MIN is writable).
-          if (n.k === 'int' || (n.k === 'float' && n.bigDec !== undefined)) {
-            const v = -(n.k === 'int' ? n.int! : n.bigDec!);
+          if (n.kind === 'int' || (n.kind === 'float' && n.bigDec !== undefined)) {
+            const v = -(n.kind === 'int' ? n.int! : n.bigDec!);
             if (v >= -9223372036854775808n) {
               this.next();
-              const lit: Expr = { k: 'int', pos: p, v: normInt(v) };
+              const lit: Expr = { kind: 'int', pos: p, value: normInt(v) };
               return this.parsePostfix(lit);
             }
           }
         }
         const e = this.parseUnary();
-        return { k: 'unary', pos: p, op: t.s as '-' | '+' | '!', e };
+        return { kind: 'unary', pos: p, op: t.text as '-' | '+' | '!', operand: e };
       } finally {
         this.leave();
       }
@@ -474,32 +479,32 @@ export class Parser {
   private parsePostfix(e: Expr): Expr {
     for (;;) {
       const t = this.peek();
-      if (t.k !== 'op') return e;
-      if (t.s === '.' || t.s === '?.') {
+      if (t.kind !== 'op') return e;
+      if (t.text === '.' || t.text === '?.') {
         this.next();
-        const safe = t.s === '?.';
+        const safe = t.text === '?.';
         const n = this.peek();
-        const nameOk = n.k === 'ident' || (n.k === 'kw' && FN_KEYWORDS.has(n.s) && this.is('(', 1));
+        const nameOk = n.kind === 'ident' || (n.kind === 'kw' && FN_KEYWORDS.has(n.text) && this.is('(', 1));
         if (!nameOk || n.num === -1) {
-          if (n.k === 'kw') throw parseError('Reserved', `'${n.s}' is a reserved keyword`, this.pos(n));
+          if (n.kind === 'kw') throw parseError('Reserved', `'${n.text}' is a reserved keyword`, this.pos(n));
           throw parseError('PropertyExpected', 'Expecting name of a property', this.pos(n));
         }
         this.next();
         if (this.is('(')) {
           const args = this.parseArgs();
-          e = { k: 'method', pos: this.pos(n), target: e, name: n.s, args, safe };
+          e = { kind: 'method', pos: this.pos(n), target: e, name: n.text, args, safe };
         } else {
-          e = { k: 'prop', pos: this.pos(n), target: e, name: n.s, safe };
+          e = { kind: 'prop', pos: this.pos(n), target: e, name: n.text, safe };
         }
         continue;
       }
-      if (t.s === '[' || t.s === '?[') {
+      if (t.text === '[' || t.text === '?[') {
         this.next();
         const idxTok = this.peek();
         const index = this.parseExpr();
         this.expect(']', 'MissingToken', "Expecting ']'");
-        this.checkIndex(e, index, t.s === '?[');
-        e = { k: 'index', pos: this.pos(idxTok), target: e, index, safe: t.s === '?[' };
+        this.checkIndex(e, index, t.text === '?[');
+        e = { kind: 'index', pos: this.pos(idxTok), target: e, index, safe: t.text === '?[' };
         continue;
       }
       return e;
@@ -509,15 +514,15 @@ export class Parser {
   private checkIndex(target: Expr, index: Expr, safe: boolean): void {
     if (safe) return;
     const desc = literalDesc(index);
-    if (!desc || index.k === 'array' || index.k === 'map') return;
-    if (target.k === 'map') {
-      if (index.k !== 'str' && index.k !== 'interp')
+    if (!desc || index.kind === 'array' || index.kind === 'map') return;
+    if (target.kind === 'map') {
+      if (index.kind !== 'str' && index.kind !== 'interp')
         throw parseError('MalformedIndexExpr', `Object map expects string index, not ${desc}`, index.pos);
       return;
     }
-    if (['int', 'array', 'str', 'interp'].includes(target.k)) {
-      if (index.k === 'int') return;
-      const what = index.k === 'str' || index.k === 'interp' ? 'numeric' : 'integer';
+    if (['int', 'array', 'str', 'interp'].includes(target.kind)) {
+      if (index.kind === 'int') return;
+      const what = index.kind === 'str' || index.kind === 'interp' ? 'numeric' : 'integer';
       throw parseError(
         'MalformedIndexExpr',
         `Array, string or bit-field expects ${what} index, not ${desc}`,
@@ -540,36 +545,37 @@ export class Parser {
   private parsePrimary(): Expr {
     const t = this.peek();
     const p = this.pos(t);
-    switch (t.k) {
+    switch (t.kind) {
       case 'int':
         this.next();
-        return { k: 'int', pos: p, v: normInt(t.int!) };
+        return { kind: 'int', pos: p, value: normInt(t.int!) };
       case 'float':
         this.next();
-        return { k: 'float', pos: p, v: t.num! };
+        return { kind: 'float', pos: p, value: t.num! };
       case 'str':
         this.next();
-        return { k: 'str', pos: p, v: t.s };
+        return { kind: 'str', pos: p, value: t.text };
       case 'char':
         this.next();
-        return { k: 'char', pos: p, v: t.s };
+        return { kind: 'char', pos: p, value: t.text };
       case 'istr':
         this.next();
         return this.interp(t);
       case 'ident': {
-        if (RESERVED_WORDS.has(t.s)) throw this.unexpected(t, 'Reserved', '');
-        if (t.num === -1) throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.s}`, p);
+        if (RESERVED_WORDS.has(t.text)) throw this.unexpected(t, 'Reserved', '');
+        if (t.num === -1)
+          throw parseError('MalformedIdentifier', `Variable name is not proper: ${t.text}`, p);
         this.next();
-        if (this.is('(')) return { k: 'call', pos: p, name: t.s, args: this.parseArgs() };
-        return { k: 'var', pos: p, name: t.s };
+        if (this.is('(')) return { kind: 'call', pos: p, name: t.text, args: this.parseArgs() };
+        return { kind: 'var', pos: p, name: t.text };
       }
       case 'kw':
         return this.parsePrimaryKeyword();
       case 'eof':
         throw this.unexpected(t, 'UnexpectedInput', 'Script is incomplete');
     }
-    if (t.num === -2) throw parseError('UnexpectedInput', `Unexpected '${t.s}'`, p);
-    switch (t.s) {
+    if (t.num === -2) throw parseError('UnexpectedInput', `Unexpected '${t.text}'`, p);
+    switch (t.text) {
       case '(': {
         this.next();
         const close = this.peek();
@@ -577,7 +583,7 @@ export class Parser {
           if (close.line !== t.line || close.pos !== t.pos + 1)
             throw parseError('UnexpectedInput', "Unexpected ')'", this.pos(close));
           this.next();
-          return { k: 'unit', pos: p };
+          return { kind: 'unit', pos: p };
         }
         this.enter(p);
         try {
@@ -601,10 +607,10 @@ export class Parser {
       case '..=': {
         this.next();
         const to = this.canStartExpr(this.peek()) ? this.parseBinary(141) : undefined;
-        return { k: 'range', pos: p, from: undefined, to, inclusive: t.s === '..=' };
+        return { kind: 'range', pos: p, from: undefined, to, inclusive: t.text === '..=' };
       }
     }
-    throw this.unexpected(t, 'UnexpectedInput', `Unexpected '${t.s}'`);
+    throw this.unexpected(t, 'UnexpectedInput', `Unexpected '${t.text}'`);
   }
 
   private interp(t: Token): Expr {
@@ -612,26 +618,26 @@ export class Parser {
     const p = this.pos(t);
     t.parts!.forEach((part, n) => {
       if (typeof part === 'string') {
-        parts.push({ k: 'str', pos: t.partPos![n], v: part });
+        parts.push({ kind: 'str', pos: t.partPos![n], value: part });
         return;
       }
       const sub = new Parser(part, this.limits);
       sub.ctx = this.ctx;
       sub.depth = this.depth;
       const e = sub.parseExpr();
-      if (sub.peek().k !== 'eof') throw sub.unexpected(sub.peek(), 'MissingToken', "Expecting '}'");
+      if (sub.peek().kind !== 'eof') throw sub.unexpected(sub.peek(), 'MissingToken', "Expecting '}'");
       parts.push(e);
     });
     if (
       parts.length === 1 &&
-      parts[0].k === 'str' &&
+      parts[0].kind === 'str' &&
       t.parts!.length === 1 &&
       typeof t.parts![0] === 'string'
     ) {
-      return { k: 'str', pos: p, v: parts[0].v };
+      return { kind: 'str', pos: p, value: parts[0].value };
     }
-    if (parts.length === 0) return { k: 'str', pos: p, v: '' };
-    return { k: 'interp', pos: p, parts };
+    if (parts.length === 0) return { kind: 'str', pos: p, value: '' };
+    return { kind: 'interp', pos: p, parts };
   }
 
   private parseArray(): Expr {
@@ -658,7 +664,7 @@ export class Parser {
       );
     }
     this.expect(']', 'MissingToken', "Expecting ']' to end this array literal");
-    return { k: 'array', pos: this.pos(open), items };
+    return { kind: 'array', pos: this.pos(open), items };
   }
 
   private parseMap(): Expr {
@@ -668,12 +674,12 @@ export class Parser {
     while (!this.is('}')) {
       const kt = this.peek();
       let key: string;
-      if (kt.k === 'ident' && kt.num === undefined && !RESERVED_WORDS.has(kt.s)) key = kt.s;
-      else if (kt.k === 'str') key = kt.s;
-      else if (kt.k === 'istr' && kt.parts!.every((x) => typeof x === 'string'))
+      if (kt.kind === 'ident' && kt.num === undefined && !RESERVED_WORDS.has(kt.text)) key = kt.text;
+      else if (kt.kind === 'str') key = kt.text;
+      else if (kt.kind === 'istr' && kt.parts!.every((x) => typeof x === 'string'))
         key = (kt.parts as string[]).join('');
-      else if (kt.k === 'kw' || (kt.k === 'ident' && RESERVED_WORDS.has(kt.s)))
-        throw parseError('Reserved', `'${kt.s}' is a reserved keyword`, this.pos(kt));
+      else if (kt.kind === 'kw' || (kt.kind === 'ident' && RESERVED_WORDS.has(kt.text)))
+        throw parseError('Reserved', `'${kt.text}' is a reserved keyword`, this.pos(kt));
       else throw parseError('PropertyExpected', 'Expecting name of a property', this.pos(kt));
       this.next();
       if (seen.has(key))
@@ -696,7 +702,7 @@ export class Parser {
       if (!this.eat(',')) break;
     }
     this.expect('}', 'MissingToken', "Expecting '}' to end this object map literal");
-    return { k: 'map', pos: this.pos(open), entries };
+    return { kind: 'map', pos: this.pos(open), entries };
   }
 
   private parseBlock(): Expr {
@@ -708,7 +714,7 @@ export class Parser {
     try {
       const body = this.parseStmts(false);
       this.expect('}', 'MissingRightBrace', "Expecting '}'");
-      return { k: 'block', pos: p, body };
+      return { kind: 'block', pos: p, body };
     } finally {
       this.ctx.scopes.pop();
       this.leave();
@@ -734,7 +740,7 @@ export class Parser {
     const t = this.next();
     const p = this.pos(t);
     const params: string[] = [];
-    if (t.s === '|') {
+    if (t.text === '|') {
       while (!this.is('|')) {
         const pt = this.peek();
         const n = this.varName();
@@ -759,8 +765,8 @@ export class Parser {
     };
     try {
       const s = this.parseStmt();
-      const body: Expr = s.k === 'expr' ? s.e : { k: 'block', pos: s.pos, body: [s] };
-      return { k: 'closure', pos: p, fn: { name: '', params, body, pos: p } };
+      const body: Expr = s.kind === 'expr' ? s.expr : { kind: 'block', pos: s.pos, body: [s] };
+      return { kind: 'closure', pos: p, fn: { name: '', params, body, pos: p } };
     } finally {
       this.ctx = saved;
     }
@@ -769,32 +775,32 @@ export class Parser {
   private parsePrimaryKeyword(): Expr {
     const t = this.peek();
     const p = this.pos(t);
-    switch (t.s) {
+    switch (t.text) {
       case 'true':
       case 'false':
         this.next();
-        return { k: 'bool', pos: p, v: t.s === 'true' };
+        return { kind: 'bool', pos: p, value: t.text === 'true' };
       case 'this':
         this.next();
         if (!this.ctx.inFn && !this.ctx.inClosure)
           throw parseError('UnexpectedInput', "'this' can only be used in functions", p);
-        return { k: 'this', pos: p };
+        return { kind: 'this', pos: p };
       case 'if': {
         this.next();
         const cond = this.parseCond();
         const then = this.parseBlock();
         let els: Expr | undefined;
         if (this.eat('else')) els = this.is('if') ? this.parsePrimaryKeyword() : this.parseBlock();
-        return { k: 'if', pos: p, cond, then, else: els };
+        return { kind: 'if', pos: p, cond, then, else: els };
       }
       case 'while': {
         this.next();
         const cond = this.parseCond();
-        return { k: 'while', pos: p, cond, body: this.loopBody() };
+        return { kind: 'while', pos: p, cond, body: this.loopBody() };
       }
       case 'loop':
         this.next();
-        return { k: 'while', pos: p, cond: undefined, body: this.loopBody() };
+        return { kind: 'while', pos: p, cond: undefined, body: this.loopBody() };
       case 'do': {
         this.next();
         const body = this.loopBody();
@@ -803,7 +809,7 @@ export class Parser {
           throw this.unexpected(w, 'MissingToken', "Expecting 'while' or 'until'");
         this.next();
         const cond = this.parseCond();
-        return { k: 'do', pos: p, cond, until: w.s === 'until', body };
+        return { kind: 'do', pos: p, cond, until: w.text === 'until', body };
       }
       case 'for':
         return this.parseFor(p);
@@ -815,30 +821,30 @@ export class Parser {
         if (this.ctx.loops === 0)
           throw parseError(
             'LoopBreak',
-            `${t.s === 'break' ? 'Break' : 'Continue'} statement should only be used inside a loop`,
+            `${t.text === 'break' ? 'Break' : 'Continue'} statement should only be used inside a loop`,
             p,
           );
-        if (t.s === 'continue') return { k: 'continue', pos: p };
+        if (t.text === 'continue') return { kind: 'continue', pos: p };
         const value = this.canStartExpr(this.peek()) ? this.parseExpr() : undefined;
-        return { k: 'break', pos: p, value };
+        return { kind: 'break', pos: p, value };
       }
       case 'return':
       case 'throw': {
         this.next();
         const value = this.canStartExpr(this.peek()) ? this.parseExpr() : undefined;
-        return { k: t.s, pos: p, value };
+        return t.text === 'return' ? { kind: 'return', pos: p, value } : { kind: 'throw', pos: p, value };
       }
     }
-    if (FN_KEYWORDS.has(t.s)) {
+    if (FN_KEYWORDS.has(t.text)) {
       this.next();
-      if (!this.is('(')) throw parseError('UnexpectedInput', `'${t.s}' cannot be used as a variable`, p);
+      if (!this.is('(')) throw parseError('UnexpectedInput', `'${t.text}' cannot be used as a variable`, p);
       const args = this.parseArgs();
-      if (t.s === 'Fn' && args.length === 1 && args[0].k === 'str' && KEYWORDS.has(args[0].v)) {
-        throw parseError('Reserved', `'${args[0].v}' is a reserved keyword`, args[0].pos);
+      if (t.text === 'Fn' && args.length === 1 && args[0].kind === 'str' && KEYWORDS.has(args[0].value)) {
+        throw parseError('Reserved', `'${args[0].value}' is a reserved keyword`, args[0].pos);
       }
-      return { k: 'call', pos: p, name: t.s, args };
+      return { kind: 'call', pos: p, name: t.text, args };
     }
-    throw parseError('Reserved', `'${t.s}' is a reserved keyword`, p);
+    throw parseError('Reserved', `'${t.text}' is a reserved keyword`, p);
   }
 
   private parseFor(p: Pos): Expr {
@@ -853,13 +859,13 @@ export class Parser {
     } else name = this.varName();
     this.expect('in', 'MissingToken', "Expecting 'in'");
     const iter = this.parseExpr();
-    if (['int', 'float', 'bool', 'char', 'unit', 'map'].includes(iter.k)) {
+    if (['int', 'float', 'bool', 'char', 'unit', 'map'].includes(iter.kind)) {
       throw parseError('MismatchedType', `Expecting an iterable, not ${literalDesc(iter)}`, iter.pos);
     }
     this.ctx.scopes.push(new Map([[name, false]]));
     if (counter) this.declare(counter, false);
     try {
-      return { k: 'for', pos: p, name, counter, iter, body: this.loopBody() };
+      return { kind: 'for', pos: p, name, counter, iter, body: this.loopBody() };
     } finally {
       this.ctx.scopes.pop();
     }
@@ -893,8 +899,8 @@ export class Parser {
         for (;;) {
           const l = this.parseBinary(31);
           this.checkCaseLabel(l);
-          if (l.k === 'range') sawRange = true;
-          else if (sawRange && (l.k === 'int' || l.k === 'float')) {
+          if (l.kind === 'range') sawRange = true;
+          else if (sawRange && (l.kind === 'int' || l.kind === 'float')) {
             throw parseError(
               'WrongSwitchIntegerCase',
               'Numeric switch case cannot follow a range case',
@@ -911,23 +917,23 @@ export class Parser {
         for (const label of labels) cases.push({ pos: label.pos, label, guard, body });
       }
       if (this.eat(',')) continue;
-      if (body.k === 'block') continue;
+      if (body.kind === 'block') continue;
       if (!this.is('}'))
         throw this.unexpected(this.peek(), 'MissingToken', "Expecting ',' to separate switch cases");
     }
     this.expect('}');
-    return { k: 'switch', pos: p, subject, cases, def };
+    return { kind: 'switch', pos: p, subject, cases, otherwise: def };
   }
 
   private parseCaseBody(): Expr {
     const s = this.parseStmt();
-    if (s.k !== 'expr') throw parseError('UnexpectedInput', 'Expecting an expression', s.pos);
-    return s.e;
+    if (s.kind !== 'expr') throw parseError('UnexpectedInput', 'Expecting an expression', s.pos);
+    return s.expr;
   }
 
   private checkCaseLabel(e: Expr): void {
     const ok = (x: Expr): boolean => {
-      switch (x.k) {
+      switch (x.kind) {
         case 'int':
         case 'float':
         case 'str':
@@ -936,7 +942,7 @@ export class Parser {
         case 'unit':
           return true;
         case 'unary':
-          return (x.op === '-' || x.op === '+') && (x.e.k === 'int' || x.e.k === 'float');
+          return (x.op === '-' || x.op === '+') && (x.operand.kind === 'int' || x.operand.kind === 'float');
         case 'array':
           return x.items.every(ok);
         case 'map':

@@ -110,9 +110,9 @@ export function resolve(script: Script): Resolution {
   };
 
   const stmt = (c: Chain, s: Stmt): void => {
-    switch (s.k) {
+    switch (s.kind) {
       case 'expr':
-        expr(c, s.e);
+        expr(c, s.expr);
         return;
       case 'let':
         if (s.value) expr(c, s.value);
@@ -153,7 +153,7 @@ export function resolve(script: Script): Resolution {
   };
 
   const expr = (c: Chain, e: Expr): void => {
-    switch (e.k) {
+    switch (e.kind) {
       case 'var': {
         const d = lookup(c, e.name);
         r.varRef.set(e, d instanceof Decl ? d : null);
@@ -169,14 +169,14 @@ export function resolve(script: Script): Resolution {
         e.entries.forEach(([, v]) => expr(c, v));
         return;
       case 'unary':
-        expr(c, e.e);
+        expr(c, e.operand);
         return;
       case 'binary':
       case 'and':
       case 'or':
       case 'coalesce':
-        expr(c, e.l);
-        expr(c, e.r);
+        expr(c, e.left);
+        expr(c, e.right);
         return;
       case 'range':
         if (e.from) expr(c, e.from);
@@ -214,7 +214,7 @@ export function resolve(script: Script): Resolution {
           if (cs.guard) expr(c, cs.guard);
           expr(c, cs.body);
         }
-        if (e.def) expr(c, e.def);
+        if (e.otherwise) expr(c, e.otherwise);
         return;
       case 'while':
         if (e.cond) expr(c, e.cond);

@@ -1,5 +1,6 @@
 import { fail, type Pos, RhaiFailure } from './errors';
 import { tooLargeString } from './sizes';
+import type { StoreAccess } from './store-access';
 import { byteLength, Cell, type Value } from './values';
 
 /** Check the wall clock / operation budget at least this often (in operations). */
@@ -13,18 +14,6 @@ export class GlobalVar extends Cell {
   ) {
     super(v);
   }
-}
-
-/**
- * Per-circle key-value store supplied by the host; values are plain JSON values. A method
- * may throw `StoreError` to fail the script with a runtime error at the call.
- */
-export interface StoreAccess {
-  get(key: string): unknown | undefined;
-  set(key: string, value: unknown): void;
-  delete(key: string): boolean;
-  /** The keys starting with `prefix` (`''` for all), sorted. */
-  keys(prefix: string): string[];
 }
 
 /** Host services a run may use. */
@@ -106,10 +95,14 @@ export class Runtime {
   }
 }
 
-/** One activation: local slots, captured cells, bound `this`. */
+/**
+ * One activation of a function (or the top level). Short names: every compiled op reads them.
+ * `s`: local slots (resolve.ts numbers them): a value, or a Cell for a variable a closure
+ * captures, or a caught error (a try's hidden slot); `rt`: the run; `th`: the cell bound to
+ * `this`; `caps`: the cells a closure captured, by capture index.
+ */
 export class Frame {
   constructor(
-    /** local slots: values, or Cells for captured variables, or a caught error */
     readonly s: any[],
     readonly rt: Runtime,
     readonly th: Cell | undefined,

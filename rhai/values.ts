@@ -128,6 +128,11 @@ export function cloneValue(v: Value): Value {
   return v;
 }
 
+/** {@link cloneValue} with its scalar check outside the call: compiled ops copy on every store. */
+export function cloneIfObject(v: Value): Value {
+  return typeof v === 'object' ? cloneValue(v) : v;
+}
+
 export function cloneArray(a: readonly Value[]): Value[] {
   const n = a.length;
   const out = new Array<Value>(n);

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { RpcErrorCode, rpcError, type RpcError } from './errors';
+import { describeIssues } from './zod-issues';
+
+/** The `path` of an issue with the params as a whole (e.g. `whoami` given `{x: 1}`). */
+const PARAMS_ROOT = '(params)';
 
 /**
  * Parameter schemas of every method, accepting the by-name and by-position forms SPEC §2
@@ -84,33 +88,8 @@ export function parseParams<M extends MethodName>(
   const parsed = MethodParams[method].safeParse(params);
   if (parsed.success) return { ok: true, value: parsed.data as ParamsOf<M> };
   const error = namedForm(method, params)?.safeParse(params).error ?? parsed.error;
-  return { ok: false, error: rpcError(RpcErrorCode.InvalidParams, { issues: describeIssues(error) }) };
-}
-
-/**
- * Unions report one "invalid_union" issue holding each branch's issues; show the branch
- * the client most likely meant — fewest issues, then the deepest path — so the client
- * sees which field was wrong (e.g. `credentials.signature`), not "no form matched".
- */
-function describeIssues(error: z.ZodError): { path: string; message: string }[] {
-  const flat: { path: PropertyKey[]; message: string }[] = [];
-  const depth = (b: readonly z.core.$ZodIssue[]): number => Math.max(...b.map((i) => i.path.length));
-  const visit = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): void => {
-    for (const issue of issues) {
-      if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-        const best = issue.errors
-          .filter((b) => b.length > 0)
-          .reduce<readonly z.core.$ZodIssue[] | undefined>(
-            (acc, b) =>
-              !acc || b.length < acc.length || (b.length === acc.length && depth(b) > depth(acc)) ? b : acc,
-            undefined,
-          );
-        if (best) visit(best, [...prefix, ...issue.path]);
-        continue;
-      }
-      flat.push({ path: [...prefix, ...issue.path], message: issue.message });
-    }
+  return {
+    ok: false,
+    error: rpcError(RpcErrorCode.InvalidParams, { issues: describeIssues(error, PARAMS_ROOT) }),
   };
-  visit(error.issues, []);
-  return flat.map((i) => ({ path: i.path.map(String).join('.') || '(params)', message: i.message }));
 }

@@ -6,6 +6,7 @@ import { BUSY } from '../transport/newcomer-lane';
 import { startGateway, TEST_TRANSPORTS, type TestGateway } from './support/gateway';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { until } from './support/until';
 
 // Storm admission (issue 13 item 5): upgrades and logins in progress are bounded; the rest
 // wait briefly or are refused with 503 / -32005, and a refusal is not a failed login.
@@ -171,8 +172,7 @@ describe.each(TEST_TRANSPORTS)('%s transport: storm admission', (transport) => {
       }),
     );
     for (const f of frames) c.ws.send(f);
-    const deadline = Date.now() + 5000;
-    while (c.received.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until(() => c.received.length >= 50, 'all 50 answers', 5000, 5);
     const ids = c.received.flat().map((m) => (m as { id: number }).id);
     expect(ids).toEqual(frames.map((_, i) => i + 1));
     await c.close();

@@ -11,6 +11,7 @@ import {
 } from '../auth/signature';
 import { createVerifierPool } from '../auth/verify-pool';
 import { personalSign, publicKeyOf } from '../client/sign';
+import { parseWorkerOptions } from '../worker/options';
 
 interface Vector {
   private_key: string;
@@ -127,6 +128,30 @@ describe('key normalisation', () => {
   it('generates valid key pairs', () => {
     const { publicKey } = generateKeyPair();
     expect(normalizePubkey(publicKey)).toBe(publicKey);
+  });
+
+  // The worker had a normaliser of its own that also trimmed blanks and took `0X`: a key the
+  // gateway refused (URL path, -k) could be served by a worker. Now there is one.
+  it.each([
+    v.pubkey_compressed,
+    v.pubkey_uncompressed,
+    strip(v.pubkey_uncompressed).toUpperCase(),
+    ` ${canonical}`,
+    `${canonical}\n`,
+    `0X${canonical}`,
+    `05${canonical.slice(2)}`,
+    '',
+  ])('the worker options take %j exactly when the gateway does, as the same key', (input) => {
+    const worker = parseWorkerOptions({ circles: [input] });
+    const gateway = normalizePubkey(input);
+    if (gateway === null) expect(worker).toMatchObject({ ok: false });
+    else expect(worker).toMatchObject({ ok: true, options: { circles: [gateway] } });
+  });
+
+  it('refuses blanks around a key and an upper-case 0X prefix, as the gateway always has', () => {
+    for (const input of [` ${canonical}`, `${canonical} `, `0X${canonical}`]) {
+      expect(normalizePubkey(input)).toBeNull();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { SessionDeps } from '../actors/session';
 import { silentLogger } from '../log';
 import { createMetrics } from '../metrics';
 import type { SocketPort } from '../transport/socket-port';
+import { until } from './support/until';
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 
@@ -34,16 +35,8 @@ class RecordingPort implements SocketPort {
     this.closedWith = { code, reason };
     this.resolveClose?.();
   }
-  waitWrites(n: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const started = Date.now();
-      const poll = (): void => {
-        if (this.writes.length >= n) return resolve();
-        if (Date.now() - started > 5000) return reject(new Error('no write'));
-        setTimeout(poll, 1);
-      };
-      poll();
-    });
+  async waitWrites(n: number): Promise<void> {
+    await until(() => this.writes.length >= n, `${n} writes`, 5000, 1);
   }
 }
 
@@ -157,8 +150,7 @@ describe('CircleWs actor', () => {
     const silent = spawn(system, (s: null) => s, 'silent-dispatcher', { initialState: null });
     const actor = spawnCircleWs(system, `t-${++seq}`, deps(port, silent, { inflight }));
     frames(actor, ['{"jsonrpc":"2.0","id":1,"method":"play","params":["x"]}']);
-    const deadline = Date.now() + 2000;
-    while (inflight.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await until(() => inflight.size > 0, 'the play in flight', 2000, 2);
     expect(inflight.size).toBe(1);
     stop(actor);
     await expect(inflight.waitIdle(2000)).resolves.toBe(true);

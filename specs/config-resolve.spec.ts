@@ -131,7 +131,7 @@ describe('defaults live once: in the library schemas', () => {
     const worker = workerOptionsSchema.parse({ circles: [A] });
     expect(w.values).toMatchObject({
       redisUrl: worker.redisUrl,
-      taskTtl: worker.taskTtlS,
+      taskTtl: worker.taskTtlSeconds,
       playTimeout: worker.playTimeoutMs,
       metricsHost: '127.0.0.1',
     });

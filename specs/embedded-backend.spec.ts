@@ -9,6 +9,7 @@ import { EmbeddedTaskBackend, type EmbeddedBackendOptions } from '../queue/embed
 import type { TaskReply } from '../queue/task';
 import type { ClaimedTask, StoreEffects, TaskOutcome, WorkerBackend } from '../queue/worker-backend';
 import { buildOnce } from './support/cli';
+import { until } from './support/until';
 
 const A = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 const B = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
@@ -67,14 +68,6 @@ async function takeN(worker: WorkerBackend, n: number): Promise<ClaimedTask[]> {
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-async function until(probe: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('durability', () => {
   it('keeps queued tasks, results, store writes and markers across close and reopen', async () => {
@@ -321,7 +314,7 @@ describe('taking', () => {
     expect(taken.map((c) => c.task.taskId)).toEqual(['a1', 'b1', 'a2', 'b2']);
     expect(taken[0]!.stored).toMatchObject({ status: 'pending', script: '"a1"', contextId: A });
     // the claim mark is written without being waited for
-    await until(() => backend.peekTask('a1')?.status === 'processing');
+    await until(() => backend.peekTask('a1')?.status === 'processing', 'a1 processing', 2000, 5);
     expect((await worker.listHeld()).map((h) => h.taskId).sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
   });
 

@@ -10,6 +10,7 @@ import {
   type PlayResultMsg,
 } from '../index';
 import { RpcClient } from './support/rpc-client';
+import { until } from './support/until';
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
 
@@ -59,16 +60,18 @@ describe('embedding the gateway in a host nact application', () => {
       contextId: CIRCLE,
       replyTo: host,
     });
-    let results: PlayResultMsg[] = [];
-    const deadline = Date.now() + 5000;
-    while (results.length === 0 && Date.now() < deadline) {
-      results = await query(
-        host,
-        (replyTo: Ref<PlayResultMsg[]>) => ({ type: 'results' as const, replyTo }),
-        1000,
-      );
-      if (results.length === 0) await new Promise((r) => setTimeout(r, 10));
-    }
+    const results = await until(
+      async () => {
+        const got = await query(
+          host,
+          (replyTo: Ref<PlayResultMsg[]>) => ({ type: 'results' as const, replyTo }),
+          1000,
+        );
+        return got.length > 0 ? got : undefined;
+      },
+      'the play result at the host actor',
+      5000,
+    );
     expect(results).toEqual([{ type: 'play-result', taskId, outcome: { ok: true, output: '42' } }]);
 
     // WebSocket clients work as usual

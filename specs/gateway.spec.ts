@@ -6,6 +6,7 @@ import { keyBuilder } from '../queue/keys';
 import { startGateway, TEST_TRANSPORTS, type TestGateway } from './support/gateway';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { until } from './support/until';
 import { startTestWorker, type Answer, type TestWorker } from './support/test-worker';
 
 const CIRCLE = '034f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa';
@@ -321,13 +322,12 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         expect(burst.length - refused).toBeLessThanOrEqual(22);
         // the bucket is per session, and refills
         expect((await other.call('whoami')).circle).toBe(CIRCLE);
-        let ok = false;
-        const deadline = Date.now() + 3000;
-        while (!ok && Date.now() < deadline) {
-          ok = (await c.request('whoami')).result !== undefined;
-          if (!ok) await new Promise((r) => setTimeout(r, 20));
-        }
-        expect(ok).toBe(true);
+        await until(
+          async () => (await c.request('whoami')).result !== undefined,
+          'the bucket to refill',
+          3000,
+          20,
+        );
         await Promise.all([c.close(), other.close()]);
         await limited.stop();
       });
@@ -417,16 +417,17 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         const socket = (c.ws as unknown as { _socket: { pause(): void } })._socket;
         socket.pause(); // the peer stops reading; the server's answers pile up
         const ask = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'rpc.discover' });
-        let text = '';
-        const deadline = Date.now() + 15_000;
-        // bounded: at most 400 bursts of 100 requests (each answer is ~5 KB)
-        for (let i = 0; i < 400 && Date.now() < deadline; i++) {
-          for (let j = 0; j < 100; j++) c.ws.send(ask);
-          await new Promise((r) => setTimeout(r, 5));
-          text = await (await fetch(`${tight.http}/metrics`)).text();
-          if (/circles_sockets_closed_total\{reason="backpressure"\} 1/.test(text)) break;
-        }
-        expect(text).toMatch(/circles_sockets_closed_total\{reason="backpressure"\} 1/);
+        // bursts of 100 requests (each answer is ~5 KB) until the server gives up on the socket
+        await until(
+          async () => {
+            for (let j = 0; j < 100; j++) c.ws.send(ask);
+            const text = await (await fetch(`${tight.http}/metrics`)).text();
+            return /circles_sockets_closed_total\{reason="backpressure"\} 1/.test(text);
+          },
+          'the backpressure close',
+          15_000,
+          5,
+        );
         // other sessions are unaffected
         const d = await RpcClient.connect(`${tight.url}/${CIRCLE}`);
         expect((await d.call('whoami')).circle).toBe(CIRCLE);
@@ -440,16 +441,17 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         const alive = await RpcClient.connect(`${idle.url}/${CIRCLE}`); // answers pings (ws does)
         const dead = await RpcClient.connect(`${idle.url}/${CIRCLE}`);
         (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-        const started = Date.now();
         let gauge = '';
-        while (Date.now() - started < 25_000) {
-          gauge = (await (await fetch(`${idle.http}/metrics`)).text()).match(
-            /circles_connections_open (\d+)/,
-          )![1]!;
-          if (gauge === '1') break;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-        expect(gauge).toBe('1');
+        await until(
+          async () => {
+            const text = await (await fetch(`${idle.http}/metrics`)).text();
+            gauge = text.match(/circles_connections_open (\d+)/)![1]!;
+            return gauge === '1';
+          },
+          () => `one connection open (last: ${gauge})`,
+          25_000,
+          250,
+        );
         expect((await alive.call('whoami')).circle).toBe(CIRCLE);
         await alive.close();
         dead.ws.terminate();
@@ -623,14 +625,16 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       expect((await fetch(`${gw.http}/health`)).status).toBe(503);
       await own.start();
       worker = await startTestWorker(own.url, ns, CIRCLE, echo);
-      const deadline = Date.now() + 10_000;
-      let output: string | undefined;
-      while (!output && Date.now() < deadline) {
-        output = await c.call('play', ['after']).then(
-          (r) => r.output as string,
-          () => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
-        );
-      }
+      const output = await until(
+        () =>
+          c.call('play', ['after']).then(
+            (r) => (r.output as string) || undefined,
+            () => undefined,
+          ),
+        'a play to succeed after the restart',
+        10_000,
+        100,
+      );
       expect(output).toContain('ran after');
       expect((await fetch(`${gw.http}/health`)).status).toBe(200);
       await c.close();

@@ -8,6 +8,7 @@ import { stripeSignatureHeader } from '../webhooks/stripe-signature';
 import { buildOnce, killAll, launch, type Run } from './support/cli';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { until } from './support/until';
 import { chooseTransport } from '../transport/start-listener';
 
 /** What `--transport auto` picks on this Node (uws where its binary loads). */
@@ -156,15 +157,15 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     const res = await postStripe(url, secret, body);
     expect(res.status).toBe(200);
     const c = await RpcClient.connect(`${url}/${A}`);
-    let seen = '';
-    const deadline = Date.now() + 5000;
-    while (!seen.includes('4200') && Date.now() < deadline) {
-      seen = (
-        await c.call('play', [
-          `let e = store_get("stripe:${id}"); if e == () { "" } else { e.data.object.amount_total.to_string() }`,
-        ])
-      ).output;
-    }
+    const probe = `let e = store_get("stripe:${id}"); if e == () { "" } else { e.data.object.amount_total.to_string() }`;
+    const seen = await until(
+      async () => {
+        const output = (await c.call('play', [probe])).output as string;
+        return output.includes('4200') ? output : undefined;
+      },
+      'the event in the store',
+      5000,
+    );
     expect(seen).toBe('4200');
     await c.close();
     expect(await stopped(run)).toBe(0);
@@ -210,12 +211,15 @@ describe('circles-launcher, embedded backend (no Redis)', () => {
     const keys = ids.map((id) => `"seen:${id}"`).join(', ');
     const probe = `let out = ""; for k in [${keys}] { let v = store_get(k); if v != () { out += v + ","; } } out`;
     let seen = '';
-    const deadline = Date.now() + 15_000;
-    while (seen !== 'invoice.paid,invoice.paid,invoice.paid,' && Date.now() < deadline) {
-      seen = (await c.call('play', [probe])).output;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(seen).toBe('invoice.paid,invoice.paid,invoice.paid,');
+    await until(
+      async () => {
+        seen = (await c.call('play', [probe])).output as string;
+        return seen === 'invoice.paid,invoice.paid,invoice.paid,';
+      },
+      () => `all three events handled (last: ${seen})`,
+      15_000,
+      100,
+    );
     await c.close();
     expect(await stopped(second.run)).toBe(0);
   });

@@ -15,6 +15,7 @@ import { startWorker } from '../worker';
 import { startGateway, type TestGateway } from './support/gateway';
 import { startRedis, type TestRedis } from './support/redis-server';
 import { RpcClient } from './support/rpc-client';
+import { until } from './support/until';
 
 /** The generator point G and 2G: valid circle keys. */
 const CIRCLE = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
@@ -109,17 +110,6 @@ const queued = (gw: TestGateway, circle = CIRCLE): Promise<string[]> =>
 
 const taskHash = (gw: TestGateway, taskId: string): Promise<Record<string, string>> =>
   client.hGetAll(keyBuilder(gw.namespace).task(taskId));
-
-/** Polls until `check` returns a value, or fails after `timeoutMs` (a bound, not an assertion). */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function gateway(
   options: Parameters<typeof startGateway>[2] = {},
@@ -438,8 +428,11 @@ describe('when the backend fails', () => {
     try {
       expect((await postStripe(gw, stripeEvent())).status).toBe(200);
       await own.stop();
-      await waitFor('the backend to notice', async () =>
-        (await fetch(`${gw.http}/health`)).status === 503 ? true : undefined,
+      await until(
+        async () => (await fetch(`${gw.http}/health`)).status === 503,
+        'the backend to notice',
+        15_000,
+        25,
       );
       const r = await answer(await postStripe(gw, stripeEvent()));
       expect(r.status).toBe(503);
@@ -473,10 +466,15 @@ describe('with a real worker', () => {
       const id = idOf(body);
       const r = await answer(await postStripe(gw, body));
       expect(r.status).toBe(200);
-      const done = await waitFor('the worker to run the handler', async () => {
-        const t = await taskHash(gw, r.body.task_id as string);
-        return t.status === 'completed' || t.status === 'error' ? t : undefined;
-      });
+      const done = await until(
+        async () => {
+          const t = await taskHash(gw, r.body.task_id as string);
+          return t.status === 'completed' || t.status === 'error' ? t : undefined;
+        },
+        'the worker to run the handler',
+        15_000,
+        25,
+      );
       expect(done).toMatchObject({
         status: 'completed',
         output: `stripe checkout.session.completed ${id} recorded`,

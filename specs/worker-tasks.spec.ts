@@ -8,6 +8,7 @@ import { startWorker, type WorkerHandle, type WorkerOptionsInput } from '../work
 import { PLAY_EXPIRED, SUBMIT_CLOCK_GRACE_MS } from '../worker/task-loop';
 import { literalStoreKeys } from '../worker/task-plan';
 import { startRedis, type TestRedis } from './support/redis-server';
+import { until } from './support/until';
 
 /** Two valid circle keys (the generator point G and 2G). */
 const CIRCLE_A = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
@@ -97,16 +98,6 @@ async function nextReply(s: Scene, timeoutS = 10): Promise<TaskReply> {
   return JSON.parse(popped.element) as TaskReply;
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** The next two replies, by task id (in whichever order they finish). */
 async function bothReplies(s: Scene): Promise<Map<string, TaskReply>> {
   const replies = [await nextReply(s), await nextReply(s)];
@@ -120,7 +111,7 @@ const slow = (value: string): string =>
 describe('worker: running tasks', () => {
   it('runs a script with its constants, writes the hash with an expiry, and replies on replyToQueue', async () => {
     const s = scene();
-    await worker(s, { taskTtlS: 500 });
+    await worker(s, { taskTtlSeconds: 500 });
     const taskId = await enqueue(s, 'CALLER_ID + "@" + CONTEXT_ID');
 
     const reply = await nextReply(s);
@@ -174,9 +165,11 @@ describe('worker: running tasks', () => {
     expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('pending');
     await worker(s);
 
-    await waitFor(
-      async () => ((await client.hGet(s.keys.task(taskId), 'status')) === 'processing' ? true : undefined),
+    await until(
+      async () => (await client.hGet(s.keys.task(taskId), 'status')) === 'processing',
       'status processing',
+      10_000,
+      5,
     );
     expect(await nextReply(s)).toMatchObject({ taskId, status: 'completed', output: 'done' });
     expect(await client.hGet(s.keys.task(taskId), 'status')).toBe('completed');
@@ -547,19 +540,23 @@ describe('worker: running tasks', () => {
     const s = scene();
     const first = await enqueue(s, slow('"first"'));
     const handle = await worker(s, { concurrency: 1 });
-    await waitFor(
-      async () => ((await client.hGet(s.keys.task(first), 'status')) === 'processing' ? true : undefined),
+    await until(
+      async () => (await client.hGet(s.keys.task(first), 'status')) === 'processing',
       'first task processing',
+      10_000,
+      5,
     );
     // claimed is not yet running: wait until its thread has it (a task taken while the stop
     // begins is re-queued instead, which is a different case)
-    await waitFor(async () => (handle.busyThreads() === 1 ? true : undefined), 'first task running');
+    await until(() => handle.busyThreads() === 1, 'first task running', 10_000, 5);
     // These wait for the only thread, behind the running one.
     const rest: string[] = [];
     for (let i = 0; i < 3; i++) rest.push(await enqueue(s, `store_set("ran", ${i}); ${i}`));
-    await waitFor(
-      async () => ((await client.lLen(s.keys.workQueue(CIRCLE_A))) === 0 ? true : undefined),
+    await until(
+      async () => (await client.lLen(s.keys.workQueue(CIRCLE_A))) === 0,
       'the rest taken',
+      10_000,
+      5,
     );
 
     await handle.stop();

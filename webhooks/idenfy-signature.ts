@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from './constant-time';
-import type { VerifyResult } from './result';
+import type { SignatureCheck } from './result';
 
 /** Hex-encoded SHA-256: exactly 32 bytes, either case. */
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
@@ -31,7 +31,7 @@ export function verifyIdenfySignature(
   rawBody: Buffer | string,
   header: string | undefined,
   secrets: readonly string[],
-): VerifyResult {
+): SignatureCheck {
   if (rawBody.length === 0) return { ok: false, reason: 'empty body' };
   const value = header?.trim() ?? '';
   if (value === '') return { ok: false, reason: 'missing idenfy-signature header' };

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../rpc/json-limits';
+import { describeIssues } from '../rpc/zod-issues';
 import { escapeKeyPart, makeEventKey } from './event-key';
-import type { ParseResult } from './result';
+import type { PayloadCheck } from './result';
 
 /**
  * Deepest JSON nesting a webhook body may have. Real events nest about ten levels; the
@@ -51,13 +52,8 @@ export const IdenfyResultSchema = z.looseObject({
 /** A validated iDenfy result (extra fields preserved). */
 export type IdenfyResult = z.infer<typeof IdenfyResultSchema>;
 
-/** `data.object` / `items[0].id`; `(root)` when the body itself has the wrong type. */
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path
-    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : `${i === 0 ? '' : '.'}${String(seg)}`))
-    .join('');
-}
+/** The `path` of an issue with the body as a whole (an array, `null`). */
+const BODY_ROOT = '(root)';
 
 /**
  * JSON-parses and validates; only the first issue is reported, which is enough
@@ -77,10 +73,10 @@ function parseWith<S extends z.ZodType>(
   }
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, data: result.data };
-  const issue = result.error.issues[0];
+  const issue = describeIssues(result.error, BODY_ROOT)[0];
   return issue === undefined
     ? { ok: false, reason: 'invalid payload' }
-    : { ok: false, reason: `invalid payload at ${formatPath(issue.path)}: ${issue.message}` };
+    : { ok: false, reason: `invalid payload at ${issue.path}: ${issue.message}` };
 }
 
 /**
@@ -92,7 +88,7 @@ function parseWith<S extends z.ZodType>(
  *   as `stripe checkout.session.completed evt_123`; or a reason naming the
  *   failing field
  */
-export function parseStripeEvent(rawBody: Buffer | string): ParseResult<StripeEvent> {
+export function parseStripeEvent(rawBody: Buffer | string): PayloadCheck<StripeEvent> {
   const parsed = parseWith(StripeEventSchema, rawBody);
   if (!parsed.ok) return parsed;
   const event = parsed.data;
@@ -116,7 +112,7 @@ export function parseStripeEvent(rawBody: Buffer | string): ParseResult<StripeEv
  *   `idenfy scanRef=abc overall=APPROVED final=true`; or a reason naming the
  *   failing field
  */
-export function parseIdenfyResult(rawBody: Buffer | string): ParseResult<IdenfyResult> {
+export function parseIdenfyResult(rawBody: Buffer | string): PayloadCheck<IdenfyResult> {
   const parsed = parseWith(IdenfyResultSchema, rawBody);
   if (!parsed.ok) return parsed;
   const event = parsed.data;

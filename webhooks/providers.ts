@@ -1,5 +1,5 @@
 import { parseIdenfyResult, parseStripeEvent, type IdenfyResult, type StripeEvent } from './payloads';
-import type { ParseResult, VerifyResult } from './result';
+import type { PayloadCheck, SignatureCheck } from './result';
 import { verifyIdenfySignature } from './idenfy-signature';
 import { verifyStripeSignature } from './stripe-signature';
 
@@ -27,9 +27,9 @@ export interface WebhookProvider<N extends ProviderName = ProviderName, E = unkn
     secrets: readonly string[],
     nowSeconds: number,
     toleranceSeconds?: number,
-  ): VerifyResult;
+  ): SignatureCheck;
   /** Validates the body; only call after `verify` succeeded. */
-  parse(rawBody: Buffer | string): ParseResult<E>;
+  parse(rawBody: Buffer | string): PayloadCheck<E>;
 }
 
 /** Stripe: `Stripe-Signature` with timestamp and replay window. */

@@ -3,14 +3,14 @@
  * never contains a secret or an expected signature, so HTTP code may return it
  * to the caller verbatim.
  */
-export type VerifyResult = { ok: true; timestamp: number } | { ok: false; reason: string };
+export type SignatureCheck = { ok: true; timestamp: number } | { ok: false; reason: string };
 
 /**
  * Outcome of validating a verified webhook body.
  *
  * @typeParam E - the validated event type
  */
-export type ParseResult<E> =
+export type PayloadCheck<E> =
   | {
       ok: true;
       /** The validated payload, with unknown extra fields preserved. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from './constant-time';
-import type { VerifyResult } from './result';
+import type { SignatureCheck } from './result';
 
 /** Stripe's default replay window, in seconds (stripe-node `DEFAULT_TOLERANCE`). */
 export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -82,7 +82,7 @@ export function verifyStripeSignature(
   secrets: readonly string[],
   nowSeconds: number,
   toleranceSeconds: number = STRIPE_DEFAULT_TOLERANCE_SECONDS,
-): VerifyResult {
+): SignatureCheck {
   if (!(toleranceSeconds >= 0)) {
     throw new RangeError(`toleranceSeconds must be >= 0, got ${toleranceSeconds}`);
   }

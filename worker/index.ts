@@ -24,7 +24,6 @@ export {
   type WorkerOptions,
   type WorkerOptionsInput,
 } from './options';
-export { canonicalCirclePk } from './circle-key';
 export { createWorkerMetrics, type WorkerMetrics } from './metrics';
 
 /** A running worker. */
@@ -111,8 +110,8 @@ export async function startWorker(
         namespace: options.namespace,
         workerId: options.workerId,
         circles: options.circles,
-        taskTtlS: options.taskTtlS,
-        livenessTtlS: options.livenessTtlS,
+        taskTtlS: options.taskTtlSeconds,
+        livenessTtlS: options.livenessTtlSeconds,
         storeQuotaBytes: options.storeQuotaBytes,
         logger,
       }));

@@ -30,7 +30,7 @@ export type TaskLoopSettings = Pick<
 >;
 
 /** What the loop needs from a script pool. */
-export type ScriptRunner = Pick<ScriptPool, 'run' | 'cancelQueued'>;
+export type TaskLoopPool = Pick<ScriptPool, 'run' | 'cancelQueued'>;
 
 /**
  * A backstop on the runs of one task whose store reads keep going stale (with the pauses
@@ -101,7 +101,7 @@ export class TaskLoop {
 
   constructor(
     private readonly backend: WorkerBackend,
-    private readonly pool: ScriptRunner,
+    private readonly pool: TaskLoopPool,
     private readonly settings: TaskLoopSettings,
     private readonly logger: Logger,
     private readonly metrics?: WorkerMetrics,

@@ -1,7 +1,8 @@
 /** Host key-value store bindings: store_get / store_set / store_delete / store_keys. */
-import { fail, StoreError } from '../errors';
+import { fail } from '../errors';
 import { jsonToValue, NotJsonError, valueToJson } from '../json';
 import { checkDataSize, limitArray } from '../sizes';
+import { StoreError } from '../store-access';
 import type { Value } from '../values';
 import { type Builtin, type CallCx, noMatch } from './registry';
 

@@ -1,4 +1,16 @@
 import WebSocket from 'ws';
+import { until } from './until';
+
+/*
+ * Why the specs keep a client of their own rather than the users' `CirclesClient`
+ * (`client/`): the specs test the server's wire behaviour, so they must send what a user
+ * client never would (unknown methods, malformed params, raw text and binary frames,
+ * batches) and see exactly what came back — every frame in order (`received`), close codes
+ * and reasons (`closed`), the socket itself (`ws`: pause it, terminate it). `CirclesClient`
+ * is built to hide all of that: typed methods only, frames matched to calls and the rest
+ * dropped, reconnects and re-logins of its own. It has its own spec (specs/client.spec.ts).
+ * This is the specs' one JSON-RPC client; `support/browser.ts` runs one inside the page.
+ */
 
 /** A JSON-RPC client over a real WebSocket (the `ws` library), for specs. */
 export class RpcClient {
@@ -55,18 +67,17 @@ export class RpcClient {
   }
 
   /** Sends raw text and resolves with the next frame received. */
-  sendRaw(text: string | Buffer, timeoutMs = 5000): Promise<unknown> {
+  async sendRaw(text: string | Buffer, timeoutMs = 5000): Promise<unknown> {
     const before = this.received.length;
-    return new Promise((resolve, reject) => {
-      const started = Date.now();
-      const poll = (): void => {
-        if (this.received.length > before) return resolve(this.received[before]);
-        if (Date.now() - started > timeoutMs) return reject(new Error('no frame received'));
-        setTimeout(poll, 2);
-      };
-      this.ws.send(text);
-      poll();
-    });
+    this.ws.send(text);
+    // boxed: a frame may be `false` or `null`, which the wait would not count as an answer
+    const next = await until(
+      () => (this.received.length > before ? { frame: this.received[before] } : undefined),
+      'a frame in answer',
+      timeoutMs,
+      2,
+    );
+    return next.frame;
   }
 
   close(): Promise<{ code: number; reason: string }> {
