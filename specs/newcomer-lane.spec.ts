@@ -73,6 +73,19 @@ describe('NewcomerLane', () => {
     expect(order).toHaveLength(11);
   });
 
+  it('lets work run at once while nothing waits, at most maxJobsPerTurn per turn, never ahead of waiting work', async () => {
+    const { lane: l } = lane({ maxJobsPerTurn: 3 });
+    expect([l.runNow(), l.runNow(), l.runNow(), l.runNow()]).toEqual([true, true, true, false]);
+    await turn();
+    expect(l.runNow()).toBe(true); // a new turn, a new budget
+    await turn();
+    l.defer(() => undefined);
+    expect(l.runNow()).toBe(false); // something waits: FIFO
+    await turn();
+    await turn();
+    expect(l.runNow()).toBe(true);
+  });
+
   it('admits a bounded number of upgrades; one more is refused at arrival', () => {
     const { lane: l } = lane({ maxWaitingUpgrades: 2 });
     expect(

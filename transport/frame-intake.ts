@@ -20,7 +20,8 @@ export const MAX_HELD_FRAMES = 1024;
  * Hands a text frame to the session actor. Frames that arrive before the actor runs join
  * its open batch, so a pipelined burst costs one actor turn and one corked write. A session
  * still in its handshake (`established` false) queues its frames in the newcomer lane
- * instead, and so does any frame behind one already waiting there (order is kept).
+ * instead, unless the lane lets it through at once (nothing waits, the turn's budget is not
+ * spent), and so does any frame behind one already waiting there (order is kept).
  * False when a newcomer has more than MAX_HELD_FRAMES waiting: the caller closes it.
  */
 export function deliverFrame(
@@ -36,7 +37,7 @@ export function deliverFrame(
     held.push(text);
     return true;
   }
-  if (!established && lane) {
+  if (!established && lane && !lane.runNow()) {
     const frames = (inbox.held = [text]);
     lane.defer(() => {
       inbox.held = undefined;

@@ -46,6 +46,8 @@ export class NewcomerLane {
   private upgrades = 0;
   private scheduled = false;
   private closed = false;
+  /** Jobs granted to run at once (`runNow`) in the current event-loop turn. */
+  private grantedThisTurn = 0;
 
   constructor(private readonly opts: NewcomerLaneOptions) {}
 
@@ -57,6 +59,19 @@ export class NewcomerLane {
   /** Jobs waiting (upgrades and newcomers' frame batches). */
   get waiting(): number {
     return this.jobs.length - this.head;
+  }
+
+  /**
+   * Whether a newcomer's work may run at once, in the caller's turn: when nothing waits and
+   * this turn has not yet granted `maxJobsPerTurn`. On a quiet server newcomers then pay no
+   * extra turn; in a storm the per-turn bound holds and the rest queue (FIFO is kept: nothing
+   * runs ahead of waiting work).
+   */
+  runNow(): boolean {
+    if (this.closed || this.head < this.jobs.length || this.grantedThisTurn >= this.opts.maxJobsPerTurn)
+      return false;
+    if (this.grantedThisTurn++ === 0) setImmediate(() => (this.grantedThisTurn = 0));
+    return true;
   }
 
   /**

@@ -92,6 +92,10 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
+      if (lane.runNow()) {
+        res.upgrade<UserData>({ circle: found.circle }, key, protocol, extensions, context);
+        return;
+      }
       let aborted = false;
       res.onAborted(() => {
         aborted = true;

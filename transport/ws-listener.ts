@@ -141,6 +141,10 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
     const found = deps.lookupCircle(pathOf(req.url).slice(1));
     if (!found.ok) return refuse(socket, found.status, found.error);
     if (!accepting) return refuse(socket, 503, 'server is shutting down');
+    if (lane.runNow()) {
+      wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
+      return;
+    }
     socket.on('error', () => undefined); // a peer gone while waiting is not an error of ours
     const admitted = lane.admitUpgrade(
       () => {
