@@ -2,6 +2,21 @@
  * Rhai's keywords, as data with no imports: the lexer reads them, and so does the playground's
  * highlighting mode (bundled for the browser), so the editor colours what the engine reserves.
  */
+
+/** Keywords that behave like function names when followed by `(`. */
+export const FN_KEYWORDS = new Set([
+  'Fn',
+  'call',
+  'curry',
+  'type_of',
+  'print',
+  'debug',
+  'eval',
+  'is_def_fn',
+  'is_def_var',
+  'is_shared',
+]);
+
 export const KEYWORDS = new Set([
   'true',
   'false',
@@ -28,28 +43,5 @@ export const KEYWORDS = new Set([
   'export',
   'as',
   'this',
-  'Fn',
-  'call',
-  'curry',
-  'type_of',
-  'print',
-  'debug',
-  'eval',
-  'is_def_fn',
-  'is_def_var',
-  'is_shared',
-]);
-
-/** Keywords that behave like function names when followed by `(`. */
-export const FN_KEYWORDS = new Set([
-  'Fn',
-  'call',
-  'curry',
-  'type_of',
-  'print',
-  'debug',
-  'eval',
-  'is_def_fn',
-  'is_def_var',
-  'is_shared',
+  ...FN_KEYWORDS,
 ]);
