@@ -2,7 +2,7 @@
  * Circles as a library: embed the gateway in a nact application, run workers or the whole
  * launcher in process, or use the Rhai engine on its own.
  */
-export { spawnCircleServer, type CircleServerHandle, type CircleServerExtras } from './actors/circle-server';
+export { spawnCircleServer, type CircleServerHandle, type CircleServerExtras } from './server/circle-server';
 export { spawnScriptDispatcher, type DispatcherMsg, type DispatcherDeps } from './actors/script-dispatcher';
 export type { PlayMsg, PlayOutcome, PlayResultMsg } from './actors/play-protocol';
 export type { CircleWsMsg } from './actors/circle-ws';
@@ -12,7 +12,7 @@ export {
   type ServerOptions,
   type ServerOptionsInput,
   type Transport,
-} from './config';
+} from './server/options';
 export { RpcErrorCode, RPC_ERROR_MESSAGES, type RpcError } from './rpc/errors';
 export { handleFrame, type RpcCall, type RpcHandler, type RpcReply } from './rpc/core';
 export { normalizePubkey, generateKeyPair } from './auth/keys';
@@ -33,4 +33,4 @@ export {
 export { launchCircles, type LaunchOptions, type Launched } from './launcher/launch';
 export { createLogger, silentLogger, LOG_FORMATS, type Logger, type LogFormat } from './log';
 export * as rhai from './rhai';
-export { personalSign, publicKeyOf } from './client/sign';
+export { personalSign, publicKeyOf } from './auth/personal-sign';

@@ -1,58 +1,43 @@
 import { spawn, type Ref } from 'nact';
 import { handleFrame } from '../rpc/core';
-import { CloseCode } from '../transport/socket-port';
+import { answerBatch, type FramesMsg } from '../transport/frame-intake';
+import type { SocketPort } from '../transport/socket-port';
 import type { PlayResultMsg } from './play-protocol';
-import { Session, type AuthCheckedMsg, type SessionDeps } from './session';
+import { Session, type AuthCheckedMsg, type SessionConfig, type SessionSocket } from './session';
+
+/** Everything a CircleWs actor understands: its frames, and the answers of its plays and logins. */
+export type CircleWsMsg = FramesMsg | PlayResultMsg | AuthCheckedMsg;
 
 /**
- * Frames that arrived while the actor had not yet run. The listener appends to the open
- * batch until the actor takes it, so a burst of pipelined frames costs one actor turn
- * (nact runs each message in its own setImmediate) and one corked write.
- */
-export interface FrameBatch {
-  readonly frames: string[];
-  taken: boolean;
-}
-
-/** Everything a CircleWs actor understands. */
-export type CircleWsMsg =
-  { readonly type: 'frames'; readonly batch: FrameBatch } | PlayResultMsg | AuthCheckedMsg;
-
-/**
- * One actor per WebSocket. Its state is the session (nonces, identity, failures, plays in
- * flight); it never awaits: plays go to the ScriptDispatcher and come back as messages.
+ * One actor per WebSocket. Its state is the session (nonces, identity, failures, plays and
+ * logins in flight); it never awaits: plays go to the ScriptDispatcher and signature checks
+ * to the verifier pool, and both come back as messages naming their request by id.
  * A crash closes only this socket (1011) and stops only this actor.
  */
-export function spawnCircleWs(parent: Ref<unknown>, name: string, given: SessionDeps): Ref<CircleWsMsg> {
+export function spawnCircleWs(
+  parent: Ref<unknown>,
+  name: string,
+  config: SessionConfig,
+  port: SocketPort,
+  circle: string,
+): Ref<CircleWsMsg> {
   // Checked once per connection: with debug off, no line below is even formatted.
-  const debug = given.logger.isLevelEnabled('debug');
-  const deps: SessionDeps = debug
-    ? { ...given, logger: given.logger.child({ session: name, circle: given.circle }) }
-    : given;
+  const debug = config.logger.isLevelEnabled('debug');
+  const socket: SessionSocket = {
+    port,
+    circle,
+    logger: debug ? config.logger.child({ session: name, circle }) : config.logger,
+  };
+  const { logger } = socket;
   const openedAt = performance.now();
-  if (debug) deps.logger.debug('connection opened');
+  if (debug) logger.debug('connection opened');
   return spawn(
     parent as Ref<never>,
     (session: Session, msg: CircleWsMsg): Session => {
       switch (msg.type) {
-        case 'frames': {
-          msg.batch.taken = true;
-          // Answers produced during this turn leave together in one corked write; later
-          // ones (plays, authentication) go out as they complete.
-          const out: string[] = [];
-          let inTurn = true;
-          const send = (text: string): void => {
-            if (inTurn) out.push(text);
-            else deps.port.send(text);
-          };
-          for (const frame of msg.batch.frames) {
-            handleFrame(frame, session, send);
-            if (deps.port.closed) break;
-          }
-          inTurn = false;
-          deps.port.sendAll(out);
+        case 'frames':
+          answerBatch(msg.batch, port, (frame, send) => handleFrame(frame, session, send));
           return session;
-        }
         case 'play-result':
           session.onPlayResult(msg);
           return session;
@@ -63,22 +48,18 @@ export function spawnCircleWs(parent: Ref<unknown>, name: string, given: Session
     },
     name,
     {
-      initialStateFunc: (ctx) => new Session(deps, ctx.self as Ref<PlayResultMsg | AuthCheckedMsg>),
+      initialStateFunc: (ctx) => new Session(config, socket, ctx.self as Ref<PlayResultMsg | AuthCheckedMsg>),
       onCrash: (_msg, err, ctx) => {
-        deps.logger.error(
-          { err: err?.message, circle: deps.circle },
-          'session actor crashed; closing its socket',
-        );
-        deps.metrics.socketsClosed.inc({ reason: 'crash' });
-        deps.port.close(CloseCode.InternalError, 'internal error');
+        logger.error({ err: err?.message, circle }, 'session actor crashed; closing its socket');
+        port.closeFor('crash');
         return ctx.stop;
       },
       afterStop: (session: Session) => {
         if (debug) {
-          deps.logger.debug(
+          logger.debug(
             {
-              code: deps.port.closeCode,
-              reason: deps.port.closeReason,
+              code: port.closeCode,
+              reason: port.closeReason,
               durationMs: Math.round(performance.now() - openedAt),
               unansweredPlays: session.inflightCount,
             },

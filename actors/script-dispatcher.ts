@@ -1,5 +1,6 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Logger } from '../log';
+import { markPlay } from '../play-trace';
 import type { DispatchBackend, NewTask } from '../queue/dispatch-backend';
 import { readDetail, type TaskReply } from '../queue/task';
 import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
@@ -109,6 +110,7 @@ export function spawnScriptDispatcher(
     (state: State, msg: DispatcherMsg, ctx): State => {
       switch (msg.type) {
         case 'play':
+          markPlay(msg.taskId, 'dispatched');
           state.pending.set(msg.taskId, {
             replyTo: msg.replyTo,
             deadline: performance.now() + deps.playTimeoutMs,
@@ -124,6 +126,7 @@ export function spawnScriptDispatcher(
           const batch = state.outbox;
           state.outbox = [];
           if (batch.length === 0) return state;
+          for (const b of batch) markPlay(b.task.taskId, 'submitting');
           deps.backend
             .submitBatch(
               batch.map((b) => b.task),
@@ -157,6 +160,7 @@ export function spawnScriptDispatcher(
           for (const r of msg.replies) {
             // replies come from Redis: anything may be in there
             if (typeof r !== 'object' || r === null || typeof r.taskId !== 'string') continue;
+            markPlay(r.taskId, 'replied');
             settle(state, r.taskId, outcomeOf(r));
           }
           return state;

@@ -5,13 +5,14 @@ import { NonceBook, type IssuedNonce } from '../auth/nonces';
 import type { ResumeRefusal, ResumeTokens } from '../auth/resume-token';
 import type { SignatureVerifier } from '../auth/verify-pool';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../server/metrics';
 import { RpcErrorCode, rpcError } from '../rpc/errors';
 import { DEFAULT_MAX_BATCH, type Respond, type RpcCall, type RpcHandler } from '../rpc/core';
+import { markPlay } from '../play-trace';
 import { loginRequestOf, nonceSubjectOf } from '../rpc/login-params';
 import { isMethodName, parseParams } from '../rpc/params';
 import { readTaskStatus, type TaskStateReader } from '../rpc/task-status';
-import { CloseCode, type SocketPort } from '../transport/socket-port';
+import type { SocketPort } from '../transport/socket-port';
 import {
   executionErrorData,
   playResult,
@@ -20,11 +21,11 @@ import {
   type PlayResultMsg,
 } from './play-protocol';
 
-/** What a session needs from the server around it. */
-export interface SessionDeps {
-  readonly port: SocketPort;
-  /** Canonical key of the circle this socket is bound to. */
-  readonly circle: string;
+/**
+ * What every session of a server shares: its limits and collaborators. Built once per server
+ * (server/circle-server.ts); each socket adds only its {@link SessionSocket}.
+ */
+export interface SessionConfig {
   readonly requireAuth: boolean;
   readonly maxInflight: number;
   /**
@@ -59,19 +60,38 @@ export interface SessionDeps {
   readonly inflight: { started(): void; finished(): void };
 }
 
-/** The result of an off-loop signature check, delivered back to the session actor. */
+/** What one socket adds to its server's {@link SessionConfig}. */
+export interface SessionSocket {
+  readonly port: SocketPort;
+  /** Canonical key of the circle this socket is bound to. */
+  readonly circle: string;
+  /** The server's logger, or (at debug level) a child naming this session and its circle. */
+  readonly logger: Logger;
+}
+
+/**
+ * The result of an off-loop signature check, delivered back to the session actor. Like a
+ * play's result it names its request by id; the reply callback stays in the session.
+ */
 export interface AuthCheckedMsg {
   readonly type: 'auth-checked';
+  readonly loginId: number;
   /** The key that signed: the one given, or recovered (address login); absent when none did. */
   readonly pubkey?: string;
-  readonly candidates: readonly IssuedNonce[];
+  /** Which of the login's candidate nonces verified; -1 for none. */
   readonly index: number;
-  readonly respond: Respond;
 }
 
 interface InflightPlay {
   readonly respond: Respond;
   readonly startedAt: number;
+}
+
+/** A login whose signature is being checked off the event loop. */
+interface PendingLogin {
+  readonly respond: Respond;
+  /** The nonces reserved for it: the one that verified is consumed, the rest returned. */
+  readonly candidates: readonly IssuedNonce[];
 }
 
 /** Why a login failed, for the debug line (never the token itself). */
@@ -89,19 +109,27 @@ export class Session implements RpcHandler {
   private address: string | null = null;
   private failures = 0;
   private readonly plays = new Map<string, InflightPlay>();
+  private readonly logins = new Map<number, PendingLogin>();
+  private loginSeq = 0;
   /** Token bucket of the request-rate limit: tokens left, refilled continuously. */
   private tokens: number;
   private tokensAt = performance.now();
   /** Whether debug lines are logged (checked once; with debug off none is formatted). */
   private readonly debug: boolean;
 
+  private readonly port: SocketPort;
+  private readonly circle: string;
+  private readonly logger: Logger;
+
   constructor(
-    private readonly deps: SessionDeps,
+    private readonly deps: SessionConfig,
+    socket: SessionSocket,
     private readonly self: Ref<PlayResultMsg | AuthCheckedMsg>,
   ) {
+    ({ port: this.port, circle: this.circle, logger: this.logger } = socket);
     this.nonces = new NonceBook(deps.maxNonces, deps.nonceTtlSeconds);
     this.tokens = deps.maxRequestsPerSecond;
-    this.debug = deps.logger.isLevelEnabled('debug');
+    this.debug = this.logger.isLevelEnabled('debug');
   }
 
   /** Takes one request's token; false when the session is over its rate. */
@@ -142,7 +170,7 @@ export class Session implements RpcHandler {
     }
     // Past its handshake: where login is optional, any other request; else a login (below).
     if (!this.deps.requireAuth && method !== 'fetch_nonce' && method !== 'authenticate')
-      this.deps.port.markEstablished();
+      this.port.markEstablished();
     switch (method) {
       case 'whoami': {
         // the common no-params call skips zod: this is the hot path of an idle session
@@ -155,7 +183,7 @@ export class Session implements RpcHandler {
             authenticated: this.identity !== null,
             pubkey: this.identity,
             address: this.address,
-            circle: this.deps.circle,
+            circle: this.circle,
           },
         });
       }
@@ -182,7 +210,7 @@ export class Session implements RpcHandler {
   }
 
   onInternalError(call: RpcCall, error: unknown): void {
-    this.deps.logger.error({ err: error, method: call.method, circle: this.deps.circle }, 'method failed');
+    this.logger.error({ err: error, method: call.method, circle: this.circle }, 'method failed');
   }
 
   private authenticate(call: RpcCall, respond: Respond): void {
@@ -208,8 +236,10 @@ export class Session implements RpcHandler {
     );
     if (candidates.length === 0) return this.authFailed(respond, 'no_nonce');
     const messages = candidates.map((c) => c.nonce);
+    const loginId = ++this.loginSeq;
+    this.logins.set(loginId, { respond, candidates });
     const answer = (index: number, pubkey?: string): void =>
-      dispatch(this.self, { type: 'auth-checked', pubkey, candidates, index, respond });
+      dispatch(this.self, { type: 'auth-checked', loginId, pubkey, index });
     const checking =
       login.kind === 'pubkey'
         ? this.deps.verifier
@@ -224,26 +254,29 @@ export class Session implements RpcHandler {
 
   /** A resume token (SPEC §3.8): checked here, a keyed hash of 146 bytes costs microseconds. */
   private resume(token: string, respond: Respond): void {
-    const r = this.deps.resumeTokens.check(token, this.deps.circle, this.deps.now());
+    const r = this.deps.resumeTokens.check(token, this.circle, this.deps.now());
     if (!r.ok) return this.authFailed(respond, `token_${r.reason}`);
     this.loggedIn(r.pubkey, respond);
   }
 
   /** Continues `authenticate` once the verifier thread has answered. */
   onAuthChecked(msg: AuthCheckedMsg): void {
-    if (msg.index < 0 || msg.pubkey === undefined) return this.authFailed(msg.respond, 'bad_signature');
-    this.nonces.restore(msg.candidates.filter((_, i) => i !== msg.index));
-    this.loggedIn(msg.pubkey, msg.respond);
+    const login = this.logins.get(msg.loginId);
+    if (!login) return;
+    this.logins.delete(msg.loginId);
+    if (msg.index < 0 || msg.pubkey === undefined) return this.authFailed(login.respond, 'bad_signature');
+    this.nonces.restore(login.candidates.filter((_, i) => i !== msg.index));
+    this.loggedIn(msg.pubkey, login.respond);
   }
 
   /** Every successful login: the identity, and a fresh resume token (sliding expiry). */
   private loggedIn(pubkey: string, respond: Respond): void {
     this.identity = pubkey;
     this.address = addressOfPubkey(pubkey);
-    this.deps.port.markEstablished();
+    this.port.markEstablished();
     this.deps.metrics.auth.inc({ outcome: 'success' });
-    if (this.debug) this.deps.logger.debug({ outcome: 'success', pubkey }, 'login');
-    const resume = this.deps.resumeTokens.issue(this.deps.circle, pubkey, this.deps.now());
+    if (this.debug) this.logger.debug({ outcome: 'success', pubkey }, 'login');
+    const resume = this.deps.resumeTokens.issue(this.circle, pubkey, this.deps.now());
     respond({
       result: {
         authenticated: true,
@@ -259,16 +292,12 @@ export class Session implements RpcHandler {
   private authFailed(respond: Respond, why: AuthFailure): void {
     this.failures++;
     this.deps.metrics.auth.inc({ outcome: 'failure' });
-    if (this.debug)
-      this.deps.logger.debug({ outcome: 'failure', reason: why, failures: this.failures }, 'login');
+    if (this.debug) this.logger.debug({ outcome: 'failure', reason: why, failures: this.failures }, 'login');
     respond({ error: rpcError(RpcErrorCode.InvalidCredentials) });
     if (this.failures >= this.deps.maxFailedAuth) {
-      this.deps.metrics.socketsClosed.inc({ reason: 'auth_failures' });
       // A failure found in a frames turn (no nonce, a refused token) answers into the turn's
       // buffer, written when the turn ends: close after that, or the answer would be lost.
-      setImmediate(() =>
-        this.deps.port.close(CloseCode.PolicyViolation, 'too many failed authentication attempts'),
-      );
+      setImmediate(() => this.port.closeFor('auth_failures'));
     }
   }
 
@@ -295,12 +324,13 @@ export class Session implements RpcHandler {
     const taskId = randomUUID();
     this.plays.set(taskId, { respond, startedAt: performance.now() });
     this.deps.inflight.started();
+    markPlay(taskId, 'accepted');
     dispatch(this.deps.dispatcher, {
       type: 'play',
       taskId,
       script: p.value.script,
       callerId: this.identity ?? 'anonymous',
-      contextId: this.deps.circle,
+      contextId: this.circle,
       replyTo: this.self,
     });
   }
@@ -312,9 +342,9 @@ export class Session implements RpcHandler {
     if (this.deps.requireAuth && this.identity === null) {
       return respond({ error: rpcError(RpcErrorCode.AuthenticationRequired) });
     }
-    const asker = { callerId: this.identity ?? 'anonymous', circle: this.deps.circle };
+    const asker = { callerId: this.identity ?? 'anonymous', circle: this.circle };
     void readTaskStatus(this.deps.tasks, p.value.task_id, asker, (err) =>
-      this.deps.logger.error({ err, circle: this.deps.circle }, 'task_status read failed'),
+      this.logger.error({ err, circle: this.circle }, 'task_status read failed'),
     ).then(respond);
   }
 
@@ -331,6 +361,7 @@ export class Session implements RpcHandler {
     m.plays.inc({ outcome: o.ok ? 'completed' : o.kind });
     if (this.debug) this.logPlay(msg.taskId, o.ok ? 'completed' : o.kind, ms);
     const task_id = msg.taskId;
+    markPlay(task_id, 'answered');
     if (o.ok) return play.respond({ result: playResult(task_id, o) });
     switch (o.kind) {
       case 'execution':
@@ -347,12 +378,13 @@ export class Session implements RpcHandler {
    * session's logger carries its id and circle.
    */
   private logPlay(taskId: string | null, outcome: string, ms: number): void {
-    this.deps.logger.debug({ taskId, durationMs: Math.round(ms * 1000) / 1000, outcome }, 'play');
+    this.logger.debug({ taskId, durationMs: Math.round(ms * 1000) / 1000, outcome }, 'play');
   }
 
   /** The socket is gone: release the drain counter for plays nobody will read. */
   release(): void {
     for (let i = 0; i < this.plays.size; i++) this.deps.inflight.finished();
     this.plays.clear();
+    this.logins.clear();
   }
 }

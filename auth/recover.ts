@@ -29,7 +29,7 @@ export function recoverPersonalSigner(message: string, signatureHex: string): Si
   }
 }
 
-/** The same on libsecp256k1 (≈ 30× faster); same answers as the reference (specs/auth-address.spec.ts). */
+/** The same on libsecp256k1 (≈ 30× faster); same answers as the reference (specs/auth/address.mem.spec.ts). */
 export function recoverPersonalSignerNative(message: string, signatureHex: string): Signer | null {
   const native = nativeSecp256k1;
   if (!native) return recoverPersonalSigner(message, signatureHex);

@@ -44,7 +44,7 @@ export function verifyPersonalSignature(message: string, signatureHex: string, p
 
 /**
  * The same check on libsecp256k1 (≈ 30× faster); same answers as the reference on every
- * vector and every flipped byte (specs/auth-signature.spec.ts runs both). High-s compact
+ * vector and every flipped byte (specs/auth/signature.mem.spec.ts runs both). High-s compact
  * signatures are normalised first, because libsecp256k1's verify refuses them and the
  * reference accepts them.
  */

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { startThread } from '../thread';
+import { startThread } from '../threads/start-thread';
 import type { VerifyJob, VerifyRequest, VerifyResult } from './verify-protocol';
 
 /** What an address check found: the message the address's holder signed (-1: none) and their key. */

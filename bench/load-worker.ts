@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { createClient } from 'redis';
-import { personalSign, publicKeyOf } from '../client/sign';
+import { personalSign, publicKeyOf } from '../auth/personal-sign';
 import { lowerThisThreadPriority } from '../threads/priority';
 import { Histogram } from './histogram';
 import type {

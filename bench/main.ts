@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only e,a,b,c,c2,c3,h,d,f,g,i] [-- --profile <dir>]`
+ * `npm run bench [-- --quick] [-- --only e,a,b,c,c0,c2,c3,h,d,f,g,i] [-- --profile <dir>]`
  *
  * Measures the gateway, the dispatch path and the engine against baselines started in the
  * same run (figures drift 10–40 % over tens of minutes on this kind of machine, so only
@@ -11,7 +11,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { publicKeyOf } from '../client/sign';
+import { publicKeyOf } from '../auth/personal-sign';
 import { GENERATOR_THREADS } from './load-generator';
 import { GENERATOR_CPU, HAS_TASKSET, LOG_DIR, SERVER_CPU, startRedis } from './procs';
 import { jsonLine, markdownTable, type Row } from './report';
@@ -21,7 +21,7 @@ import { runEngine } from './scenarios/engine';
 import { runFaults } from './scenarios/faults';
 import { runGateway } from './scenarios/gateway';
 import { runIdle } from './scenarios/idle';
-import { runLauncherEmbedded, runLauncherRedis, runManyCircles } from './scenarios/launcher';
+import { runLauncherEmbedded, runLauncherRedis, runManyCircles, runPlayStages } from './scenarios/launcher';
 import { runPlay } from './scenarios/play';
 import { runStorm } from './scenarios/storm';
 import { runStore } from './scenarios/store';
@@ -49,7 +49,7 @@ function pinSelf(): boolean {
 async function main(): Promise<void> {
   if (pinSelf()) return;
   const quick = process.argv.includes('--quick');
-  const only = new Set((flag('--only') ?? 'e,a,b,c,c2,c3,h,d,f,g,i').split(','));
+  const only = new Set((flag('--only') ?? 'e,a,b,c,c0,c2,c3,h,d,f,g,i').split(','));
   const profileDir = flag('--profile');
   const started = Date.now();
   const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     await phase('a', '(a) gateway + baselines (1)', () => runGateway(ctx));
     await phase('b', '(b) authentication + baseline (3)', () => runAuth(ctx));
     await phase('c', '(c) play + baseline (2)', () => runPlay(ctx));
+    await phase('c0', "(c0) one play's stages (launcher + Redis, --trace-plays)", () => runPlayStages(ctx));
     await phase('c2', '(c2) launcher + Redis on one core + raw Redis loop', () => runLauncherRedis(ctx));
     await phase('c3', '(c3) launcher, embedded default + uWS JSON-RPC echo', () => runLauncherEmbedded(ctx));
     await phase('h', '(h) launcher with 2, 20, 200 circles', () => runManyCircles(ctx));

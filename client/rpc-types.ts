@@ -1,6 +1,6 @@
 /**
  * The wire types of the Circles JSON-RPC API (SPEC §2–§3), written to match `openrpc.json`.
- * `RPC_CONTRACT` is the same contract as data: `specs/client-types.spec.ts` compares it with
+ * `RPC_CONTRACT` is the same contract as data: `specs/client/rpc-types.mem.spec.ts` compares it with
  * the OpenRPC document, and the type assertions at the end of this file tie it to the types,
  * so the document, the table and the types cannot drift apart silently.
  */

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
 import { start, stop } from 'nact';
 import { generateKeyPair } from '../auth/keys';
-import { playgroundEnabled } from '../config';
+import { playgroundEnabled } from '../server/options';
 import { launchCircles, type LaunchCircle } from '../launcher/launch';
 import { createLogger } from '../log';
+import { recordPlayStages } from '../play-trace';
 import { LAUNCHER_FLAGS, launcherSchema, serverOptionsOf } from './flags';
 import { redactUrl } from './options';
 import { onShutdownSignals, runCommand } from './run-command';
@@ -48,6 +50,8 @@ void runCommand(
       circles = [{ pk: generateKeyPair().publicKey }];
       process.stdout.write('no -k given: serving a generated development circle\n');
     }
+    // Server and worker share this process, so every stage of a play is on one clock.
+    const trace = v.tracePlays ? recordPlayStages() : undefined;
     const system = start();
     const launched = await launchCircles(system, {
       circles,
@@ -61,6 +65,8 @@ void runCommand(
     });
     onShutdownSignals(async () => {
       await launched.stop();
+      if (trace && v.tracePlays)
+        fs.writeFileSync(v.tracePlays, `${JSON.stringify(trace.breakdown(), null, 2)}\n`);
       stop(system);
     });
     process.stdout.write(

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { start, stop } from 'nact';
-import { spawnCircleServer } from '../actors/circle-server';
+import { spawnCircleServer } from '../server/circle-server';
 import { createLogger } from '../log';
 import { SERVER_COMMAND_FLAGS, serverOptionsOf, serverSchema } from './flags';
 import { onShutdownSignals, runCommand } from './run-command';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import { ServerOptionsSchema, type ServerOptionsInput } from '../config';
+import { ServerOptionsSchema, type ServerOptionsInput } from '../server/options';
 import { DEFAULT_DATA_DIR } from '../queue/embedded-env';
 import { handlerScriptError } from '../webhooks/handler-scripts';
 import { parseSecretList } from '../webhooks/secrets';
@@ -200,6 +200,7 @@ export const launcherSchema = z
     storeQuota: W.storeQuotaBytes,
     fsync: z.boolean().default(false),
     playground: z.boolean().default(true),
+    tracePlays: z.string().min(1).optional(),
   })
   .strict()
   .superRefine(tlsRule);
@@ -227,6 +228,12 @@ export const LAUNCHER_FLAGS: readonly FlagSpec[] = [
     '--fsync',
     'boolean',
     'embedded database: answer plays and webhooks only once flushed to the device, which survives power loss (without it: once committed, which survives the process being killed)',
+  ),
+  flag(
+    'tracePlays',
+    '--trace-plays <file>',
+    'path',
+    "diagnostic: time each play's stages (session, dispatcher, submit, take, script, result, reply) and write their percentiles to <file> as JSON at stop",
   ),
 ];
 

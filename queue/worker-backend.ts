@@ -81,7 +81,7 @@ export type CompleteResult = 'written' | 'not-held' | 'conflict' | 'quota';
  * What the worker loop needs from a task backend (SPEC §4). Implementations:
  * `RedisWorkerBackend` (queue/redis-worker.ts) and the embedded database
  * (queue/embedded-backend.ts). Every method acts only on the circles and the worker id the
- * backend was created for. `specs/queue-conformance.spec.ts` holds both to one contract.
+ * backend was created for. `specs/queue/conformance.redis.spec.ts` holds both to one contract.
  */
 export interface WorkerBackend {
   /**

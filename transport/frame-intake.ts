@@ -1,10 +1,26 @@
 import { dispatch, type Ref } from 'nact';
-import type { CircleWsMsg, FrameBatch } from '../actors/circle-ws';
 import type { NewcomerLane } from './newcomer-lane';
+import type { SocketPort } from './socket-port';
+
+/**
+ * Frames that arrived while the session actor had not yet run. The listener appends to the
+ * open batch until the actor takes it, so a burst of pipelined frames costs one actor turn
+ * (nact runs each message in its own setImmediate) and one corked write.
+ */
+export interface FrameBatch {
+  readonly frames: string[];
+  taken: boolean;
+}
+
+/** The message a session actor gets for its frames. */
+export interface FramesMsg {
+  readonly type: 'frames';
+  readonly batch: FrameBatch;
+}
 
 /** A socket's session actor, its open frame batch, and a newcomer's frames waiting in the lane. */
 export interface SessionInbox {
-  actor?: Ref<CircleWsMsg>;
+  actor?: Ref<FramesMsg>;
   batch?: FrameBatch;
   /** Frames waiting in the newcomer lane, in arrival order (absent when none wait). */
   held?: string[];
@@ -57,4 +73,29 @@ function toActor(inbox: SessionInbox, text: string): void {
     inbox.batch = { frames: [text], taken: false };
     dispatch(inbox.actor, { type: 'frames', batch: inbox.batch });
   }
+}
+
+/**
+ * The session actor's side of a batch: takes it (later frames open a new one), hands each
+ * frame to `handle`, and sends the answers produced in this turn together in one corked write;
+ * answers that come later (plays, logins) go out as they complete. Stops at a closed socket.
+ */
+export function answerBatch(
+  batch: FrameBatch,
+  port: SocketPort,
+  handle: (frame: string, send: (text: string) => void) => void,
+): void {
+  batch.taken = true;
+  const out: string[] = [];
+  let inTurn = true;
+  const send = (text: string): void => {
+    if (inTurn) out.push(text);
+    else port.send(text);
+  };
+  for (const frame of batch.frames) {
+    handle(frame, send);
+    if (port.closed) break;
+  }
+  inTurn = false;
+  port.sendAll(out);
 }

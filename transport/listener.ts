@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import type { Ref } from 'nact';
-import type { CircleWsMsg } from '../actors/circle-ws';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../server/metrics';
+import type { CloseReason } from './close-reasons';
+import type { FramesMsg } from './frame-intake';
 import type { NewcomerLane } from './newcomer-lane';
 import type { RouteDeps } from './routes';
 import type { SocketPort } from './socket-port';
@@ -24,7 +25,7 @@ export interface ListenerDeps extends RouteDeps {
   /** Where upgrades and handshaking sessions' frames wait behind established sessions. */
   readonly newcomers: NewcomerLane;
   /** Spawns the session actor for a new socket. */
-  readonly openSession: (port: SocketPort, circle: string) => Ref<CircleWsMsg>;
+  readonly openSession: (port: SocketPort, circle: string) => Ref<FramesMsg>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -35,8 +36,8 @@ export interface Listener {
   readonly transport: TransportName;
   /** Stops accepting connections and upgrades; open sockets stay. */
   stopAccepting(): void;
-  /** Closes every open socket with `code`. */
-  closeAll(code: number, reason: string): void;
+  /** Closes every open socket for `reason` (its code and text from close-reasons.ts). */
+  closeAll(reason: CloseReason): void;
   readonly openSockets: number;
 }
 

@@ -10,8 +10,6 @@
 /** What a refused upgrade is told (503), and when to come back. */
 export const BUSY = 'too many connections being opened; retry shortly';
 export const RETRY_AFTER = { 'retry-after': '1' } as const;
-/** The close reason for a newcomer that piled up frames past MAX_HELD_FRAMES (1013). */
-export const HELD_FRAMES_CLOSE = 'too many frames before the handshake ended';
 
 export interface NewcomerLaneOptions {
   /** Upgrades waiting at once; one more is refused at arrival. */
@@ -72,6 +70,17 @@ export class NewcomerLane {
       return false;
     if (this.grantedThisTurn++ === 0) setImmediate(() => (this.grantedThisTurn = 0));
     return true;
+  }
+
+  /**
+   * An upgrade through the lane: run at once in the caller's turn when `runNow` allows
+   * (`run(false)`), else queued (`run(true)` later: the transport then checks the peer is
+   * still there and the server still accepting). `busy` answers 503 when the lane is full
+   * or closed, or the upgrade waited past `maxWaitMs`.
+   */
+  upgrade(run: (deferred: boolean) => void, busy: () => void): void {
+    if (this.runNow()) return run(false);
+    if (!this.admitUpgrade(() => run(true), busy)) busy();
   }
 
   /**

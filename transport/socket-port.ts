@@ -1,3 +1,5 @@
+import { CLOSE_REASONS, type CloseReason } from './close-reasons';
+
 /**
  * The only face of a socket the actors see. It owns uWS's rule that a socket object is
  * invalid after its close event: once closed, send and close do nothing.
@@ -6,7 +8,8 @@ export interface SocketPort {
   send(text: string): void;
   /** Sends several frames in one syscall batch (uWS cork). */
   sendAll(texts: readonly string[]): void;
-  close(code: number, reason?: string): void;
+  /** Closes with the reason's code and text (close-reasons.ts) and counts it; once. */
+  closeFor(reason: CloseReason): void;
   readonly closed: boolean;
   /** How the socket ended, once it has (for the connection log line). */
   readonly closeCode?: number;
@@ -20,20 +23,9 @@ export interface SocketPort {
   markEstablished(): void;
 }
 
-/** WebSocket close codes the gateway uses. */
-export const CloseCode = {
-  GoingAway: 1001,
-  UnsupportedData: 1003,
-  PolicyViolation: 1008,
-  InvalidPayload: 1007,
-  MessageTooBig: 1009,
-  InternalError: 1011,
-  TryAgainLater: 1013,
-} as const;
-
 export interface SocketPortHooks {
-  /** Called once when a send is refused because the peer does not read (slow reader). */
-  onBackpressure(): void;
+  /** The server closed this socket, or saw it closed, for `reason` (the metric's label). */
+  onClosedFor(reason: CloseReason): void;
 }
 
 /**
@@ -64,14 +56,29 @@ export abstract class ClosablePort implements SocketPort {
     this.closeReason ??= reason;
   }
 
+  closeFor(reason: CloseReason): void {
+    if (this.isClosed) return;
+    this.hooks.onClosedFor(reason);
+    const { code, text } = CLOSE_REASONS[reason];
+    this.isClosed = true;
+    this.end(code, text);
+  }
+
+  /** The WebSocket library has already closed it (ws answers 1009/1007/1002 itself). */
+  closedBy(reason: CloseReason): void {
+    if (this.isClosed) return;
+    this.hooks.onClosedFor(reason);
+    this.markClosed(CLOSE_REASONS[reason].code, CLOSE_REASONS[reason].text);
+  }
+
   abstract send(text: string): void;
   abstract sendAll(texts: readonly string[]): void;
-  abstract close(code: number, reason?: string): void;
+  /** Sends the close frame; `closeFor` has marked the port closed already. */
+  protected abstract end(code: number, text: string): void;
 
-  /** A peer whose unsent output passed the limit does not read: we let it go (1013). */
+  /** A peer whose unsent output passed the limit does not read: we let it go. */
   protected dropSlowReader(): false {
-    this.hooks.onBackpressure();
-    this.close(CloseCode.TryAgainLater, 'slow reader: send buffer full');
+    this.closeFor('backpressure');
     return false;
   }
 }

@@ -10,9 +10,8 @@ import {
   type Listener,
   type ListenerDeps,
 } from './listener';
-import { BUSY, HELD_FRAMES_CLOSE, RETRY_AFTER } from './newcomer-lane';
+import { BUSY, RETRY_AFTER } from './newcomer-lane';
 import { routeHttp, wantsBody } from './routes';
-import { CloseCode } from './socket-port';
 import { UwsSocketPort } from './uws-socket-port';
 import { answerUwsAsync, readUwsBody, writeUwsAnswer } from './uws-http';
 import { loadNativeUws } from './uws';
@@ -92,30 +91,29 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
-      if (lane.runNow()) {
-        res.upgrade<UserData>({ circle: found.circle }, key, protocol, extensions, context);
-        return;
-      }
+      // Needed only when the upgrade waits (uWS requires it once a response outlives its callback).
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
-      const admitted = lane.admitUpgrade(
-        () => {
+      const upgrade = (): void =>
+        res.upgrade<UserData>({ circle: found.circle }, key, protocol, extensions, context);
+      lane.upgrade(
+        (deferred) => {
+          if (!deferred) return upgrade();
           if (aborted) return;
           if (!accepting) return refuse(res, 503, 'server is shutting down');
-          res.cork(() => res.upgrade<UserData>({ circle: found.circle }, key, protocol, extensions, context));
+          res.cork(upgrade);
         },
         () => {
           if (!aborted) refuse(res, 503, BUSY, RETRY_AFTER);
         },
       );
-      if (!admitted) refuse(res, 503, BUSY, RETRY_AFTER);
     },
     open: (ws: WebSocket<UserData>) => {
       const ud = ws.getUserData();
       const port = new UwsSocketPort(ws, deps.maxBackpressureBytes, {
-        onBackpressure: () => m.socketsClosed.inc({ reason: 'backpressure' }),
+        onClosedFor: (reason) => m.socketsClosed.inc({ reason }),
       });
       ud.port = port;
       sockets.add(port);
@@ -125,26 +123,22 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
         ud.actor = deps.openSession(port, ud.circle);
       } catch (err) {
         log.error({ err }, 'could not start a session');
-        port.close(CloseCode.InternalError, 'internal error');
+        port.closeFor('crash');
       }
     },
     message: (ws: WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean) => {
       const ud = ws.getUserData();
       if (!ud.port || !ud.actor) return;
       if (isBinary) {
-        m.socketsClosed.inc({ reason: 'binary_frame' });
-        ud.port.close(CloseCode.UnsupportedData, 'binary frames are not supported');
+        ud.port.closeFor('binary_frame');
         return;
       }
       if (message.byteLength > deps.maxFrameBytes) {
-        m.socketsClosed.inc({ reason: 'frame_too_big' });
-        ud.port.close(CloseCode.MessageTooBig, `frame over ${deps.maxFrameBytes} bytes`);
+        ud.port.closeFor('frame_too_big');
         return;
       }
-      if (!deliverFrame(ud, Buffer.from(message).toString('utf8'), lane, ud.port.established)) {
-        m.socketsClosed.inc({ reason: 'handshake_flood' });
-        ud.port.close(CloseCode.TryAgainLater, HELD_FRAMES_CLOSE);
-      }
+      if (!deliverFrame(ud, Buffer.from(message).toString('utf8'), lane, ud.port.established))
+        ud.port.closeFor('handshake_flood');
     },
     close: (ws: WebSocket<UserData>, code: number, message: ArrayBuffer) => {
       const ud = ws.getUserData();
@@ -181,8 +175,8 @@ export function startUwsListener(deps: ListenerDeps): Promise<Listener> {
           if (listenSocket) uws.us_listen_socket_close(listenSocket);
           listenSocket = undefined;
         },
-        closeAll(code, reason) {
-          for (const s of [...sockets]) s.close(code, reason);
+        closeAll(reason) {
+          for (const s of [...sockets]) s.closeFor(reason);
         },
         get openSockets() {
           return sockets.size;

@@ -23,10 +23,8 @@ export class UwsSocketPort<T> extends ClosablePort {
     });
   }
 
-  close(code: number, reason = ''): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.ws.end(code, reason);
+  protected end(code: number, text: string): void {
+    this.ws.end(code, text);
   }
 
   /** 2 = dropped by uWS (over maxBackpressure). */

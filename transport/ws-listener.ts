@@ -13,9 +13,8 @@ import {
   type Listener,
   type ListenerDeps,
 } from './listener';
-import { BUSY, HELD_FRAMES_CLOSE, RETRY_AFTER } from './newcomer-lane';
+import { BUSY, RETRY_AFTER } from './newcomer-lane';
 import { routeHttp, wantsBody } from './routes';
-import { CloseCode } from './socket-port';
 import { WsSocketPort } from './ws-socket-port';
 
 /** How long a closing socket may take to answer our close frame before it is dropped. */
@@ -141,27 +140,24 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
     const found = deps.lookupCircle(pathOf(req.url).slice(1));
     if (!found.ok) return refuse(socket, found.status, found.error);
     if (!accepting) return refuse(socket, 503, 'server is shutting down');
-    if (lane.runNow()) {
-      wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
-      return;
-    }
-    socket.on('error', () => undefined); // a peer gone while waiting is not an error of ours
-    const admitted = lane.admitUpgrade(
-      () => {
+    socket.on('error', () => undefined); // a peer gone while its upgrade waits is not an error of ours
+    const upgrade = (): void => wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
+    lane.upgrade(
+      (deferred) => {
+        if (!deferred) return upgrade();
         if (socket.destroyed) return;
         if (!accepting) return refuse(socket, 503, 'server is shutting down');
-        wss.handleUpgrade(req, socket, head, (ws) => open(ws, socket, found.circle));
+        upgrade();
       },
       () => {
         if (!socket.destroyed) refuse(socket, 503, BUSY, RETRY_AFTER);
       },
     );
-    if (!admitted) refuse(socket, 503, BUSY, RETRY_AFTER);
   });
 
   const open = (ws: WebSocket, raw: Duplex, circle: string): void => {
     const port = new WsSocketPort(ws, raw, deps.maxBackpressureBytes, {
-      onBackpressure: () => m.socketsClosed.inc({ reason: 'backpressure' }),
+      onClosedFor: (reason) => m.socketsClosed.inc({ reason }),
     });
     const session: Session = { port };
     sessions.add(session);
@@ -171,14 +167,11 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
       port.lastSeen = Date.now();
       if (port.closed) return;
       if (isBinary) {
-        m.socketsClosed.inc({ reason: 'binary_frame' });
-        port.close(CloseCode.UnsupportedData, 'binary frames are not supported');
+        port.closeFor('binary_frame');
         return;
       }
-      if (!deliverFrame(session, (data as Buffer).toString('utf8'), lane, port.established)) {
-        m.socketsClosed.inc({ reason: 'handshake_flood' });
-        port.close(CloseCode.TryAgainLater, HELD_FRAMES_CLOSE);
-      }
+      if (!deliverFrame(session, (data as Buffer).toString('utf8'), lane, port.established))
+        port.closeFor('handshake_flood');
     });
     const seen = (): void => {
       port.lastSeen = Date.now();
@@ -188,14 +181,13 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
     ws.on('ping', seen);
     // `ws` has already answered the peer (1009 oversized, 1007 invalid UTF-8, 1002 protocol).
     ws.on('error', (err: Error & { code?: string }) => {
-      const reason =
+      port.closedBy(
         err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
           ? 'frame_too_big'
           : err.code === 'WS_ERR_INVALID_UTF8'
             ? 'invalid_utf8'
-            : 'protocol_error';
-      m.socketsClosed.inc({ reason });
-      port.markClosed();
+            : 'protocol_error',
+      );
     });
     ws.on('close', (code: number, reason: Buffer) => {
       port.markClosed(code, reason.toString('utf8'));
@@ -207,7 +199,7 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
       session.actor = deps.openSession(port, circle);
     } catch (err) {
       log.error({ err }, 'could not start a session');
-      port.close(CloseCode.InternalError, 'internal error');
+      port.closeFor('crash');
     }
   };
 
@@ -252,8 +244,8 @@ export function startWsListener(deps: ListenerDeps): Promise<Listener> {
           server.close();
           server.closeIdleConnections();
         },
-        closeAll(code, reason) {
-          for (const { port: p } of [...sessions]) p.close(code, reason);
+        closeAll(reason) {
+          for (const { port: p } of [...sessions]) p.closeFor(reason);
           clearInterval(sweep);
           // A peer that never answers our close frame is dropped, so a stop never hangs on it.
           setTimeout(() => {

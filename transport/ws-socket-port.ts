@@ -33,10 +33,8 @@ export class WsSocketPort extends ClosablePort {
     }
   }
 
-  close(code: number, reason = ''): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.ws.close(code, reason);
+  protected end(code: number, text: string): void {
+    this.ws.close(code, text);
   }
 
   /** Drops the connection without a close handshake (idle peer, or one that never answers the close). */

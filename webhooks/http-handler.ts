@@ -1,7 +1,7 @@
 import { query, type Ref } from 'nact';
-import type { WebhookActorMsg, WebhookOutcome } from '../actors/webhook-actor';
+import type { WebhookActorMsg, WebhookOutcome } from './webhook-actor';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../server/metrics';
 import { errorAnswer, jsonAnswer, type HttpAnswer } from '../transport/http-response';
 import type { CircleLookup, WebhookRequest } from '../transport/listener';
 import { jsonTooDeep } from '../rpc/json-limits';

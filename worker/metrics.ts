@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { addProcessMetrics } from '../metrics';
+import { addProcessMetrics } from '../process-metrics';
 
 /** Why a task was answered with an error (`circles_worker_tasks_failed_total{reason}`). */
 export const FAILURE_REASONS = ['script', 'malformed', 'store_conflict', 'store_quota', 'expired'] as const;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { normalizePubkey } from '../auth/keys';
-import { SHARED_DEFAULTS } from '../config';
+import { SHARED_DEFAULTS } from '../shared-defaults';
 import { LOG_FORMATS, LOG_LEVELS } from '../log';
 import { WORKER_ALIVE_REFRESH_MS, WORKER_ALIVE_TTL_S } from '../queue/task';
 import { STORE_LIMITS } from '../queue/worker-backend';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
-import { startThread } from '../thread';
+import { startThread } from '../threads/start-thread';
 import type { ScriptThreadData } from './script-job';
 
 /** Starts one script thread (compiled `script-thread.js` from dist/, else the `.ts` source). */

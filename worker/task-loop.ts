@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import { markPlay } from '../play-trace';
 import type {
   ClaimedTask,
   CompleteResult,
@@ -201,6 +202,7 @@ export class TaskLoop {
         continue;
       }
       const held = claimed.map((entry) => entry.task);
+      for (const task of held) markPlay(task.taskId, 'taken');
       this.metrics?.taken.inc(held.length);
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;
@@ -314,6 +316,7 @@ export class TaskLoop {
       result = inline ?? (await this.pool.run(this.job(task, plan, budget, await this.prefetch(task, plan))));
       if (!('retry' in result)) {
         if (!('cancelled' in result)) timer?.();
+        markPlay(task.taskId, 'ran');
         break;
       }
       // The store could not be reached: nothing the run did counts; try again after a pause.

@@ -7,7 +7,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { signatureLibrary, verifySignatureFast } from '../../auth/signature';
-import { personalSign, publicKeyOf } from '../../client/sign';
+import { personalSign, publicKeyOf } from '../../auth/personal-sign';
 
 const ms = Number(process.argv[2]) || 2000;
 const sk = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');

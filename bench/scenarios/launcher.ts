@@ -1,5 +1,6 @@
 /**
  * The launcher (server + one worker in one process):
+ * (c0) where one play's time goes: `--trace-plays` stage times, 1 × 1 and 128 × 1, on Redis;
  * (c2) on Redis, the whole process on one core, 128 plays in flight, against the raw Redis task
  *      loop of (c) with its consumer on that same core;
  * (c3) on its embedded default, 128 × 1 and 1 × 1 plays, against the uWS JSON-RPC echo;
@@ -11,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CirclesClient } from '../../client/circles-client';
-import { publicKeyOf } from '../../client/sign';
+import type { PlayBreakdown } from '../../play-trace';
+import { publicKeyOf } from '../../auth/personal-sign';
 import { type LoadSummary } from '../load-generator';
 import { ANY_CPU, cpusOf, rssKiB, SERVER_CPU, startNode } from '../procs';
 import type { Row } from '../report';
@@ -154,6 +156,52 @@ export async function runLauncherRedis(ctx: BenchContext): Promise<Row[]> {
   };
   ctx.emit(row);
   return [row];
+}
+
+// ---------------------------------------------------------------- (c0) one play's stages
+
+/**
+ * The launcher on Redis, its process on one core, with `--trace-plays`: each stage of each
+ * play timed on the process's one clock, at 1 and at 128 plays in flight. The row's `ours`
+ * is the p50 from the session's accept to its answer; `baseline` the client's p50 round trip
+ * (the rest is the frame's way in and out: the generator, the socket, the actor turn that
+ * parses it). Each step's p50 (µs) is in the details.
+ */
+export async function runPlayStages(ctx: BenchContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const conns of [1, 128]) {
+    const circle = newCircle();
+    const file = path.join(os.tmpdir(), `circles-bench-trace-${process.pid}-${conns}.json`);
+    const spec = {
+      name: `c0-launcher-${conns}`,
+      circles: [circle],
+      backend: ['--redis-url', ctx.redisUrl, '--trace-plays', file],
+      cpus: SERVER_CPU,
+    };
+    const m = await withLauncher(ctx, spec, (s) => measureRpc(ctx, s, conns, 1, PLAY, `/${circle}`));
+    let b: PlayBreakdown;
+    try {
+      b = JSON.parse(fs.readFileSync(file, 'utf8')) as PlayBreakdown;
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    logPlay(`launcher ${conns} × 1 traced`, m);
+    const detail: Row['detail'] = { plays: b.plays, 'client p99 ms': round2(m.p99Us) };
+    for (const step of b.steps) detail[`${step.from}→${step.to} p50 µs`] = Math.round(step.p50Us);
+    detail['accept→answer p99 µs'] = Math.round(b.total.p99Us);
+    const row: Row = {
+      scenario: `(c0) one play's stages, launcher + Redis on one core, ${conns} × 1: accept → answer p50 vs client round trip p50`,
+      ours: round2(b.total.p50Us),
+      baseline: round2(m.p50Us),
+      unit: 'ms',
+      ratio: b.total.p50Us / m.p50Us,
+      target: '',
+      detail,
+    };
+    ctx.emit(row);
+    rows.push(row);
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------- (c3) launcher, embedded default

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { publicKeyOf } from '../../client/sign';
+import { publicKeyOf } from '../../auth/personal-sign';
 import { ANY_CPU, startNode, type Child } from '../procs';
 import type { Row } from '../report';
 import { startCircles, type BenchContext } from './context';

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
+import { REPO_ROOT } from './repo-root';
 
-const REPO = path.resolve(__dirname, '../..');
 const SOURCE_ROOTS = [
   'actors',
+  'server',
   'auth',
   'cmd',
   'launcher',
@@ -19,7 +20,9 @@ const SOURCE_ROOTS = [
   'client',
   'threads',
 ];
-const SOURCE_FILES = ['config.ts', 'log.ts', 'metrics.ts', 'thread.ts', 'index.ts'];
+/** The modules at the top level (index.ts, log.ts…): every `.ts` file there, so none is missed. */
+const topLevelSources = (): string[] =>
+  fs.readdirSync(REPO_ROOT).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 
 let built: string | undefined;
 
@@ -31,15 +34,17 @@ let built: string | undefined;
 export function buildOnce(): string {
   if (built) return built;
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'circles-build-'));
-  const sources = SOURCE_FILES.filter((f) => fs.existsSync(path.join(REPO, f)));
+  // One per jest worker process: gone with it, so runs do not pile builds up in the temp dir.
+  process.once('exit', () => fs.rmSync(out, { recursive: true, force: true }));
+  const sources = topLevelSources();
   for (const dir of SOURCE_ROOTS) {
-    if (!fs.existsSync(path.join(REPO, dir))) continue;
-    for (const entry of fs.readdirSync(path.join(REPO, dir), { recursive: true, encoding: 'utf8' })) {
+    if (!fs.existsSync(path.join(REPO_ROOT, dir))) continue;
+    for (const entry of fs.readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' })) {
       if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) sources.push(path.join(dir, entry));
     }
   }
   for (const source of sources) {
-    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(REPO, source), 'utf8'), {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(REPO_ROOT, source), 'utf8'), {
       fileName: source,
       compilerOptions: {
         module: ts.ModuleKind.CommonJS,
@@ -52,9 +57,9 @@ export function buildOnce(): string {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, outputText);
   }
-  fs.copyFileSync(path.join(REPO, 'openrpc.json'), path.join(out, 'openrpc.json'));
-  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(out, 'package.json'));
-  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(out, 'node_modules'), 'dir');
+  fs.copyFileSync(path.join(REPO_ROOT, 'openrpc.json'), path.join(out, 'openrpc.json'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(out, 'package.json'));
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(out, 'node_modules'), 'dir');
   built = out;
   return out;
 }

@@ -3,8 +3,8 @@ import {
   spawnCircleServer,
   type CircleServerExtras,
   type CircleServerHandle,
-} from '../../actors/circle-server';
-import type { ServerOptionsInput } from '../../config';
+} from '../../server/circle-server';
+import type { ServerOptionsInput } from '../../server/options';
 import { silentLogger } from '../../log';
 import { createRedisDispatch } from '../../queue/redis-dispatch';
 import { loadNativeUws } from '../../transport/uws';

@@ -5,7 +5,7 @@
 # same Node (they start process.execPath).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SPECS=(specs/launcher-cli.spec.ts specs/transport.spec.ts specs/browser.spec.ts)
+SPECS=(specs/launcher/cli.proc.spec.ts specs/transport/transports.proc.spec.ts specs/launcher/end-to-end.browser.spec.ts)
 LINES=(22 24)
 dir=.cache/node-versions
 current=$(node -p 'process.versions.node.split(".")[0]')

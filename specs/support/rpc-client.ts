@@ -8,8 +8,9 @@ import { until } from './until';
  * batches) and see exactly what came back — every frame in order (`received`), close codes
  * and reasons (`closed`), the socket itself (`ws`: pause it, terminate it). `CirclesClient`
  * is built to hide all of that: typed methods only, frames matched to calls and the rest
- * dropped, reconnects and re-logins of its own. It has its own spec (specs/client.spec.ts).
- * This is the specs' one JSON-RPC client; `support/browser.ts` runs one inside the page.
+ * dropped, reconnects and re-logins of its own. It has its own spec
+ * (specs/client/circles-client.proc.spec.ts). This is the specs' one JSON-RPC client;
+ * `support/browser.ts` runs one inside the page.
  */
 
 /** A JSON-RPC client over a real WebSocket (the `ws` library), for specs. */
