@@ -1,45 +1,26 @@
 import { createClient } from 'redis';
-import { createVerifierPool } from '../../auth/verify-pool';
 import { keyBuilder } from '../../queue/keys';
-import { CIRCLE, gatewayOn, startEchoGateway } from '../support/echo-gateway';
+import { CIRCLE, gatewayOn, useEchoGateway, useWireEnv } from '../support/echo-gateway';
 import { FakeClock } from '../support/fake-clock';
-import type { FakeWorker } from '../support/fake-worker';
-import { TEST_TRANSPORTS, type TestGateway } from '../support/gateway';
-import { startRedis, type TestRedis } from '../support/redis-server';
+import { TEST_TRANSPORTS } from '../support/gateway';
 import { RpcClient } from '../support/rpc-client';
 import { until } from '../support/until';
 
 /** play over the wire: errors, timeouts, in-flight and rate limits, many sockets, batches. */
 
-let redis: TestRedis;
-const verifier = createVerifierPool(2);
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await verifier.close();
-  await redis.stop();
-});
+const wire = useWireEnv();
 
 // One suite, every transport this Node can serve with (uWS only where its binary loads).
 describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
   const gateway = gatewayOn(transport);
 
   describe('gateway over loopback', () => {
-    let gw: TestGateway;
-    let fakeWorker: FakeWorker;
     const clock = new FakeClock(1_800_000_000);
-    beforeAll(async () => {
-      ({ gw, fakeWorker } = await startEchoGateway(gateway, redis, verifier, clock));
-    });
-    afterAll(async () => {
-      await fakeWorker.stop();
-      await gw.stop();
-    });
+    const served = useEchoGateway(gateway, wire, clock);
 
     describe('play', () => {
       it('reports script errors as -32000 with the task id and engine message', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const r = await c.request('play', ['fail: x']);
         expect(r.error).toMatchObject({
           code: -32000,
@@ -51,26 +32,28 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('is anonymous without authentication (no --auth)', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         expect((await c.call('play', ['x'])).output).toBe(`ran x as anonymous in ${CIRCLE}`);
         await c.close();
       });
 
       it('times out with -32003 and the task id; the task stays queued', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const r = await c.request('play', ['hang']);
         expect(r.error).toMatchObject({ code: -32003, data: { task_id: expect.any(String) } });
-        const client = createClient({ url: redis.url });
+        const client = createClient({ url: wire.redis.url });
         await client.connect();
-        const hash = await client.hGetAll(keyBuilder(gw.namespace).task(r.error!.data.task_id));
+        const hash = await client.hGetAll(keyBuilder(served.gw.namespace).task(r.error!.data.task_id));
         expect(hash.script).toBe('hang');
-        expect(await client.ttl(keyBuilder(gw.namespace).task(r.error!.data.task_id))).toBeGreaterThan(60);
+        expect(await client.ttl(keyBuilder(served.gw.namespace).task(r.error!.data.task_id))).toBeGreaterThan(
+          60,
+        );
         client.destroy();
         await c.close();
       });
 
       it('refuses more than --max-inflight plays with -32005', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const hanging = [1, 2, 3, 4].map(() => c.request('play', ['hang']));
         await expect(c.call('play', ['one too many'])).rejects.toMatchObject({ code: -32005 });
         expect((await c.call('whoami')).authenticated).toBe(false); // other methods still answer
@@ -79,7 +62,12 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('limits the request rate per session with -32005 when --max-rate is set', async () => {
-        const limited = await gateway(redis.url, gw.namespace, { maxRequestsPerSecond: 20 }, { verifier });
+        const limited = await gateway(
+          wire.redis.url,
+          served.gw.namespace,
+          { maxRequestsPerSecond: 20 },
+          { verifier: wire.verifier },
+        );
         const c = await RpcClient.connect(`${limited.url}/${CIRCLE}`);
         const other = await RpcClient.connect(`${limited.url}/${CIRCLE}`);
         const burst = (await c.sendRaw(
@@ -102,10 +90,10 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
 
       it('answers 100 sockets × 20 pipelined plays each with their own results', async () => {
         const wide = await gateway(
-          redis.url,
-          gw.namespace,
+          wire.redis.url,
+          served.gw.namespace,
           { circles: [CIRCLE], maxInflight: 64 },
-          { verifier },
+          { verifier: wire.verifier },
         );
         const clients = await Promise.all(
           Array.from({ length: 100 }, () => RpcClient.connect(`${wide.url}/${CIRCLE}`)),
@@ -125,7 +113,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('answers a batch of plays and whoami as one array', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const reply = await c.sendRaw(
           JSON.stringify([
             { jsonrpc: '2.0', id: 'p1', method: 'play', params: ['b1'] },

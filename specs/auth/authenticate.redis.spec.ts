@@ -1,42 +1,33 @@
 import { createVerifierPool } from '../../auth/verify-pool';
-import { CIRCLE, echo, gatewayOn, login, randomWallet, startEchoGateway } from '../support/echo-gateway';
+import {
+  CIRCLE,
+  echo,
+  gatewayOn,
+  login,
+  randomWallet,
+  useEchoGateway,
+  useWireEnv,
+} from '../support/echo-gateway';
 import { FakeClock } from '../support/fake-clock';
-import { startFakeWorker, type FakeWorker } from '../support/fake-worker';
-import { TEST_TRANSPORTS, type TestGateway } from '../support/gateway';
-import { startRedis, type TestRedis } from '../support/redis-server';
+import { startFakeWorker } from '../support/fake-worker';
+import { TEST_TRANSPORTS } from '../support/gateway';
 import { RpcClient } from '../support/rpc-client';
 
 /** fetch_nonce and authenticate over the wire, --auth, and signature checks off the event loop. */
 
-let redis: TestRedis;
-const verifier = createVerifierPool(2);
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await verifier.close();
-  await redis.stop();
-});
+const wire = useWireEnv();
 
 // One suite, every transport this Node can serve with (uWS only where its binary loads).
 describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
   const gateway = gatewayOn(transport);
 
   describe('gateway over loopback', () => {
-    let gw: TestGateway;
-    let fakeWorker: FakeWorker;
     const clock = new FakeClock(1_800_000_000);
-    beforeAll(async () => {
-      ({ gw, fakeWorker } = await startEchoGateway(gateway, redis, verifier, clock));
-    });
-    afterAll(async () => {
-      await fakeWorker.stop();
-      await gw.stop();
-    });
+    const served = useEchoGateway(gateway, wire, clock);
 
     describe('authentication', () => {
       it('fetch_nonce → authenticate with an ethers signature → play as that key', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const wallet = randomWallet();
         const pk = wallet.signingKey.compressedPublicKey.slice(2);
         const nonce = await c.call('fetch_nonce', [wallet.signingKey.publicKey]); // uncompressed works too
@@ -57,15 +48,15 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         });
         const played = await c.call('play', { script: 'hello()' });
         expect(played.output).toBe(`ran hello() as ${pk} in ${CIRCLE}`);
-        const task = fakeWorker.seen.find((t) => t.taskId === played.task_id)!;
+        const task = served.fakeWorker.seen.find((t) => t.taskId === played.task_id)!;
         expect(task).toMatchObject({ script: 'hello()', callerId: pk, contextId: CIRCLE, status: 'pending' });
-        expect(task.replyToQueue).toMatch(new RegExp(`^${gw.namespace}rhailib:reply:`));
+        expect(task.replyToQueue).toMatch(new RegExp(`^${served.gw.namespace}rhailib:reply:`));
         expect(Date.parse(task.createdAt!)).not.toBeNaN();
         await c.close();
       });
 
       it('accepts all four authenticate param forms and 64-byte signatures', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const forms = [
@@ -88,7 +79,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       };
 
       it('a nonce is single use', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const { nonce } = await c.call('fetch_nonce', [pk]);
@@ -99,8 +90,8 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('a nonce from another session is refused', async () => {
-        const a = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
-        const b = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const a = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
+        const b = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const { nonce } = await a.call('fetch_nonce', [pk]);
@@ -113,7 +104,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('an expired nonce is refused', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const { nonce } = await c.call('fetch_nonce', [pk]);
@@ -123,7 +114,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('a signature by another key, or for another pubkey, is refused and consumes the nonce', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const mallory = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
@@ -139,7 +130,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('malformed keys and signatures are -32602 naming the field', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         await expect(c.call('fetch_nonce', ['nope'])).rejects.toMatchObject({
           code: -32602,
           data: { issues: [{ path: 'pubkey' }] },
@@ -152,7 +143,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('closes the session with 1008 after 5 failed attempts', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const badSig = await w.signMessage('not the nonce');
@@ -166,7 +157,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('keeps at most 8 nonces per session (oldest dropped)', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const w = randomWallet();
         const pk = w.signingKey.compressedPublicKey;
         const nonces: string[] = [];
@@ -183,9 +174,9 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
 
   describe('gateway with --auth', () => {
     it('refuses play before authentication with -32001, then runs it', async () => {
-      const ns = redis.namespace();
-      const gw = await gateway(redis.url, ns, { auth: true }, { verifier });
-      const fakeWorker = await startFakeWorker(redis.url, ns, CIRCLE, echo);
+      const ns = wire.redis.namespace();
+      const gw = await gateway(wire.redis.url, ns, { auth: true }, { verifier: wire.verifier });
+      const fakeWorker = await startFakeWorker(wire.redis.url, ns, CIRCLE, echo);
       const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       await expect(c.call('play', ['x'])).rejects.toMatchObject({
         code: -32001,
@@ -207,7 +198,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       // the slow reference implementation (≈ 1.5 ms per recovery) makes the burst heavy enough
       // that verifying on the event loop would visibly stall the bystander
       const slowVerifier = createVerifierPool(2, 'reference');
-      const gw = await gateway(redis.url, redis.namespace(), {}, { verifier: slowVerifier });
+      const gw = await gateway(wire.redis.url, wire.redis.namespace(), {}, { verifier: slowVerifier });
       const bystander = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
       // a session keeps at most 8 nonces, so 4 logins per storm session
       const stormers = await Promise.all(

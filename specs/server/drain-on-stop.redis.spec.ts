@@ -1,21 +1,11 @@
-import { createVerifierPool } from '../../auth/verify-pool';
-import { CIRCLE, echo, gatewayOn } from '../support/echo-gateway';
+import { CIRCLE, echo, gatewayOn, useWireEnv } from '../support/echo-gateway';
 import { startFakeWorker } from '../support/fake-worker';
 import { TEST_TRANSPORTS } from '../support/gateway';
-import { startRedis, type TestRedis } from '../support/redis-server';
 import { RpcClient } from '../support/rpc-client';
 
 /** Stopping the gateway: in-flight plays drain, then sessions close with 1001. */
 
-let redis: TestRedis;
-const verifier = createVerifierPool(2);
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await verifier.close();
-  await redis.stop();
-});
+const wire = useWireEnv();
 
 // One suite, every transport this Node can serve with (uWS only where its binary loads).
 describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
@@ -23,11 +13,11 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
 
   describe('WebSocket close on server stop', () => {
     it('closes sessions with 1001 after draining in-flight plays', async () => {
-      const ns = redis.namespace();
-      const gw = await gateway(redis.url, ns, {}, { verifier });
+      const ns = wire.redis.namespace();
+      const gw = await gateway(wire.redis.url, ns, {}, { verifier: wire.verifier });
       let release: () => void = () => undefined;
       const gate = new Promise<void>((r) => (release = r));
-      const fakeWorker = await startFakeWorker(redis.url, ns, CIRCLE, async (t) => {
+      const fakeWorker = await startFakeWorker(wire.redis.url, ns, CIRCLE, async (t) => {
         await gate;
         return echo(t);
       });

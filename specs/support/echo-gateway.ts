@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Wallet } from 'ethers';
-import type { SignatureVerifier } from '../../auth/verify-pool';
+import { createVerifierPool, type SignatureVerifier } from '../../auth/verify-pool';
 import type { FakeClock } from './fake-clock';
 import { startFakeWorker, type Answer, type FakeWorker } from './fake-worker';
 import { startGateway, type TestGateway } from './gateway';
-import type { TestRedis } from './redis-server';
+import { startRedis, type TestRedis } from './redis-server';
 import type { RpcClient } from './rpc-client';
 
 /*
@@ -63,4 +63,40 @@ export async function startEchoGateway(
   );
   const fakeWorker = await startFakeWorker(redis.url, ns, CIRCLE, echo);
   return { gw, fakeWorker };
+}
+
+/** What a wire spec file shares: one Redis server and one verifier pool, for all its suites. */
+export interface WireEnv {
+  readonly redis: TestRedis;
+  readonly verifier: SignatureVerifier & { close(): Promise<void> };
+}
+
+/** Starts a WireEnv before the file's suites and stops it after them. */
+export function useWireEnv(): WireEnv {
+  const env = { redis: undefined as unknown as TestRedis, verifier: createVerifierPool(2) };
+  beforeAll(async () => {
+    env.redis = await startRedis();
+  });
+  afterAll(async () => {
+    await env.verifier.close();
+    await env.redis?.stop();
+  });
+  return env;
+}
+
+/** The shared echo gateway of one describe (see startEchoGateway): started before its tests, stopped after. */
+export function useEchoGateway(
+  gateway: typeof startGateway,
+  env: WireEnv,
+  clock: FakeClock,
+): { readonly gw: TestGateway; readonly fakeWorker: FakeWorker } {
+  const served = {} as { gw: TestGateway; fakeWorker: FakeWorker };
+  beforeAll(async () => {
+    Object.assign(served, await startEchoGateway(gateway, env.redis, env.verifier, clock));
+  });
+  afterAll(async () => {
+    await served.fakeWorker?.stop();
+    await served.gw?.stop();
+  });
+  return served;
 }

@@ -1,50 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import { createVerifierPool } from '../../auth/verify-pool';
-import { CIRCLE, gatewayOn, login, randomWallet, startEchoGateway } from '../support/echo-gateway';
+import { CIRCLE, gatewayOn, login, randomWallet, useEchoGateway, useWireEnv } from '../support/echo-gateway';
 import { FakeClock } from '../support/fake-clock';
-import type { FakeWorker } from '../support/fake-worker';
-import { TEST_TRANSPORTS, type TestGateway } from '../support/gateway';
-import { startRedis, type TestRedis } from '../support/redis-server';
+import { TEST_TRANSPORTS } from '../support/gateway';
 import { RpcClient } from '../support/rpc-client';
 import { until } from '../support/until';
 
 /** What the transports do with frames: close codes, limits, backpressure, idle peers, garbage. */
 
-let redis: TestRedis;
-const verifier = createVerifierPool(2);
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await verifier.close();
-  await redis.stop();
-});
+const wire = useWireEnv();
 
 // One suite, every transport this Node can serve with (uWS only where its binary loads).
 describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
   const gateway = gatewayOn(transport);
 
   describe('gateway over loopback', () => {
-    let gw: TestGateway;
-    let fakeWorker: FakeWorker;
     const clock = new FakeClock(1_800_000_000);
-    beforeAll(async () => {
-      ({ gw, fakeWorker } = await startEchoGateway(gateway, redis, verifier, clock));
-    });
-    afterAll(async () => {
-      await fakeWorker.stop();
-      await gw.stop();
-    });
+    const served = useEchoGateway(gateway, wire, clock);
 
     describe('frames', () => {
       it('closes 1003 on a binary frame', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
         expect((await c.closed).code).toBe(1003);
       });
 
       it('closes 1009 on a frame over --max-frame', async () => {
-        const small = await gateway(redis.url, gw.namespace, { maxFrameBytes: 1024 }, { verifier });
+        const small = await gateway(
+          wire.redis.url,
+          served.gw.namespace,
+          { maxFrameBytes: 1024 },
+          { verifier: wire.verifier },
+        );
         const c = await RpcClient.connect(`${small.url}/${CIRCLE}`);
         c.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'play', params: ['x'.repeat(1500)] }));
         expect((await c.closed).code).toBe(1009);
@@ -61,10 +47,10 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
 
       it('closes a reader that stops reading once its send buffer is full, and counts it', async () => {
         const tight = await gateway(
-          redis.url,
-          gw.namespace,
+          wire.redis.url,
+          served.gw.namespace,
           { maxBackpressureBytes: 64 * 1024 },
-          { verifier },
+          { verifier: wire.verifier },
         );
         const c = await RpcClient.connect(`${tight.url}/${CIRCLE}`);
         const socket = (c.ws as unknown as { _socket: { pause(): void } })._socket;
@@ -90,7 +76,12 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('drops a peer that stops answering pings after the idle timeout', async () => {
-        const idle = await gateway(redis.url, gw.namespace, { idleTimeoutSeconds: 8 }, { verifier });
+        const idle = await gateway(
+          wire.redis.url,
+          served.gw.namespace,
+          { idleTimeoutSeconds: 8 },
+          { verifier: wire.verifier },
+        );
         const alive = await RpcClient.connect(`${idle.url}/${CIRCLE}`); // answers pings (ws does)
         const dead = await RpcClient.connect(`${idle.url}/${CIRCLE}`);
         (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -112,10 +103,10 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       }, 40_000);
 
       it('counts plays and connections in /metrics', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         await login(c, randomWallet());
         await c.call('play', ['counted']);
-        const text = await (await fetch(`${gw.http}/metrics`)).text();
+        const text = await (await fetch(`${served.gw.http}/metrics`)).text();
         expect(text).toMatch(/circles_plays_total\{outcome="completed"\} [1-9]/);
         expect(text).toMatch(/circles_play_duration_seconds_count [1-9]/);
         expect(text).toMatch(/circles_auth_total\{outcome="success"\} [1-9]/);
@@ -124,7 +115,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('answers garbage with -32700 and keeps the session', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         expect(await c.sendRaw('{"jsonrpc": "2.0", "method": ')).toMatchObject({
           id: null,
           error: { code: -32700 },
@@ -135,7 +126,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
       });
 
       it('survives hostile frames: random bytes, deep nesting, huge batches, odd params', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const seed = randomBytes(4).readUInt32LE(0);
         let x = seed || 1;
         const rand = (n: number): number => {
@@ -181,13 +172,13 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         // every frame is answered or ignored without a crash, and the session still works afterwards
         expect((await c.call('whoami')).circle).toBe(CIRCLE);
         expect(c.ws.readyState).toBe(c.ws.OPEN);
-        const d = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const d = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         expect((await d.call('whoami')).circle).toBe(CIRCLE);
         await Promise.all([c.close(), d.close()]);
       }, 30_000);
 
       it('rpc.discover returns the OpenRPC document', async () => {
-        const c = await RpcClient.connect(`${gw.url}/${CIRCLE}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${CIRCLE}`);
         const doc = await c.call('rpc.discover');
         expect(doc.methods.map((m: { name: string }) => m.name)).toContain('rpc.discover');
         await c.close();

@@ -1,54 +1,35 @@
-import { createVerifierPool } from '../../auth/verify-pool';
-import { CIRCLE, gatewayOn, randomWallet, startEchoGateway } from '../support/echo-gateway';
+import { CIRCLE, gatewayOn, randomWallet, useEchoGateway, useWireEnv } from '../support/echo-gateway';
 import { FakeClock } from '../support/fake-clock';
-import type { FakeWorker } from '../support/fake-worker';
-import { TEST_TRANSPORTS, type TestGateway } from '../support/gateway';
-import { startRedis, type TestRedis } from '../support/redis-server';
+import { TEST_TRANSPORTS } from '../support/gateway';
 import { RpcClient } from '../support/rpc-client';
 
 /** The gateway's HTTP routes over loopback: health, contract, metrics, and circle paths. */
 
-let redis: TestRedis;
-const verifier = createVerifierPool(2);
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await verifier.close();
-  await redis.stop();
-});
+const wire = useWireEnv();
 
 // One suite, every transport this Node can serve with (uWS only where its binary loads).
 describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
   const gateway = gatewayOn(transport);
 
   describe('gateway over loopback', () => {
-    let gw: TestGateway;
-    let fakeWorker: FakeWorker;
     const clock = new FakeClock(1_800_000_000);
-    beforeAll(async () => {
-      ({ gw, fakeWorker } = await startEchoGateway(gateway, redis, verifier, clock));
-    });
-    afterAll(async () => {
-      await fakeWorker.stop();
-      await gw.stop();
-    });
+    const served = useEchoGateway(gateway, wire, clock);
 
     describe('HTTP routes', () => {
       it('GET /health answers 200 with the backend', async () => {
-        const r = await fetch(`${gw.http}/health`);
+        const r = await fetch(`${served.gw.http}/health`);
         expect(r.status).toBe(200);
         expect(await r.json()).toMatchObject({ status: 'ok' });
       });
 
       it('GET /openrpc.json serves the contract', async () => {
-        const r = await fetch(`${gw.http}/openrpc.json`);
+        const r = await fetch(`${served.gw.http}/openrpc.json`);
         expect(r.status).toBe(200);
         expect(((await r.json()) as { openrpc: string }).openrpc).toBe('1.2.6');
       });
 
       it('GET /metrics is Prometheus text', async () => {
-        const r = await fetch(`${gw.http}/metrics`);
+        const r = await fetch(`${served.gw.http}/metrics`);
         expect(r.headers.get('content-type')).toContain('text/plain');
         expect(await r.text()).toContain('circles_connections_open');
       });
@@ -63,7 +44,7 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         [CIRCLE, 426],
         [`0x${CIRCLE.toUpperCase()}`, 426],
       ])('plain GET /%s → %d', async (path, status) => {
-        const r = await fetch(`${gw.http}/${path}`);
+        const r = await fetch(`${served.gw.http}/${path}`);
         if (status === 400 && r.status === 404) throw new Error(`${path} is a valid key; fix the fixture`);
         expect(r.status).toBe(status);
         expect(await r.json()).toHaveProperty('error');
@@ -74,13 +55,13 @@ describe.each(TEST_TRANSPORTS)('%s transport', (transport) => {
         ['%E0%A4%A', 400],
         [randomWallet().signingKey.compressedPublicKey, 404],
       ])('upgrade to /%s is refused with %d before the handshake', async (path, status) => {
-        await expect(RpcClient.connect(`${gw.url}/${path}`)).rejects.toThrow(`HTTP ${status}`);
+        await expect(RpcClient.connect(`${served.gw.url}/${path}`)).rejects.toThrow(`HTTP ${status}`);
       });
 
       it('accepts uncompressed and 0x keys for the same circle', async () => {
         const uncompressed =
           '0x044f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f859ab0f0b704075871aa385b6b1b8ead809ca67454d9683fcf2ba03456d6fe2c4abe2b07f0fbdbb2f1c1';
-        const c = await RpcClient.connect(`${gw.url}/${uncompressed}`);
+        const c = await RpcClient.connect(`${served.gw.url}/${uncompressed}`);
         expect((await c.call('whoami')).circle).toBe(CIRCLE);
         await c.close();
       });
