@@ -10,6 +10,11 @@ interface Timed {
   startDelayMs?: number;
   /** Run this generator thread at this nice value, so it yields the core to others (storms). */
   nice?: number;
+  /**
+   * Run this generator thread under SCHED_FIFO (Linux, root or CAP_SYS_NICE; ignored where
+   * refused), so that a measuring client is never queued behind load threads on its core.
+   */
+  realtime?: boolean;
 }
 
 /** Closed-loop pipelined JSON-RPC: each connection keeps `depth` requests in flight. */

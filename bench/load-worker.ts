@@ -3,6 +3,8 @@
  * waits for `go` so all threads measure the same window, runs one bounded loop (count and
  * time) and posts its histogram. See load-protocol.ts for the modes.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { secp256k1 } from '@noble/curves/secp256k1';
@@ -302,9 +304,17 @@ async function runRedis(t: RedisTask): Promise<LoadResult> {
   return result(w, count, 0, hist, elu0);
 }
 
+/** SCHED_FIFO for this thread (see Timed.realtime); false where chrt is missing or refused. */
+function raiseThisThreadToRealtime(): boolean {
+  if (process.platform !== 'linux') return false;
+  const tid = fs.readlinkSync('/proc/thread-self').split('/').pop()!;
+  return spawnSync('chrt', ['-f', '-p', '1', tid]).status === 0;
+}
+
 async function main(): Promise<void> {
   const task = workerData as LoadTask;
   if ('nice' in task && task.nice) lowerThisThreadPriority(task.nice);
+  if ('realtime' in task && task.realtime) raiseThisThreadToRealtime();
   let r: LoadResult;
   if (task.mode === 'rpc') r = await runRpc(task);
   else if (task.mode === 'auth') r = await runAuth(task);

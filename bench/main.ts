@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     quick,
     redisUrl: redis.url,
+    redisPid: redis.child.pid,
     circle: publicKeyOf(sk),
     profileDir: profileDir ? path.resolve(profileDir) : undefined,
     warmupMs: quick ? 250 : 500,

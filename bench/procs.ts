@@ -111,12 +111,18 @@ export async function startRedis(): Promise<{ url: string; child: Child }> {
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
-/** utime + stime of a process (all its threads), in ms. */
-export function cpuMs(pid: number): number {
+/** utime and stime of a process (all its threads), in ms: its own code, and the kernel's on its behalf. */
+export function cpuSplitMs(pid: number): { userMs: number; sysMs: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  // fields 14 and 15 of proc(5); USER_HZ is 100 on Linux
+  return { userMs: Number(f[11]) * 10, sysMs: Number(f[12]) * 10 };
+}
+
+/** utime + stime of a process (all its threads), in ms. */
+export function cpuMs(pid: number): number {
+  const { userMs, sysMs } = cpuSplitMs(pid);
+  return userMs + sysMs;
 }
 
 export function rssKiB(pid: number): number {

@@ -3,12 +3,14 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GENERATOR_THREADS, runLoad, split, summarise, type LoadSummary } from '../load-generator';
 import type { RpcTask } from '../load-protocol';
-import { cpuMs, SERVER_CPU, startNode, type Child } from '../procs';
+import { cpuSplitMs, SERVER_CPU, startNode, type Child } from '../procs';
 import type { Row } from '../report';
 
 export interface BenchContext {
   quick: boolean;
   redisUrl: string;
+  /** The bench's redis-server, whose CPU the play rows report (it is a stage of every play). */
+  redisPid: number;
   /** Canonical compressed key of the circle every server serves. */
   circle: string;
   /** Directory for `node --cpu-prof` of our server, when profiling was asked for. */
@@ -54,6 +56,8 @@ export interface Measured extends LoadSummary {
   serverUsPerOp: number;
   /** Server CPU over the run, % of one core (all its threads). */
   serverCpuPct: number;
+  /** The share of the server's CPU spent in the kernel (sockets, wake-ups) rather than in its code, %. */
+  serverKernelPct: number;
 }
 
 /** Closed-loop pipelined JSON-RPC against `server`: `conns` sockets × `depth` in flight. */
@@ -76,14 +80,16 @@ export async function measureRpc(
     durationMs: ctx.durationMs,
     maxRequests: 20_000_000,
   }));
-  let cpu0 = 0;
+  let cpu0 = { userMs: 0, sysMs: 0 };
   let t0 = 0;
   const run = await runLoad(tasks, () => {
-    cpu0 = cpuMs(server.pid);
+    cpu0 = cpuSplitMs(server.pid);
     t0 = performance.now();
     return Promise.resolve();
   });
-  const serverMs = cpuMs(server.pid) - cpu0;
+  const cpu1 = cpuSplitMs(server.pid);
+  const sysMs = cpu1.sysMs - cpu0.sysMs;
+  const serverMs = cpu1.userMs - cpu0.userMs + sysMs;
   const wallMs = performance.now() - t0;
   const s = summarise(run.results);
   // Server CPU covers warm-up and drain too; spread over all operations of the run.
@@ -93,6 +99,7 @@ export async function measureRpc(
     genCpuPct: run.genCpuPct,
     serverUsPerOp: totalOps > 0 ? (serverMs * 1000) / totalOps : NaN,
     serverCpuPct: (serverMs / wallMs) * 100,
+    serverKernelPct: serverMs > 0 ? (sysMs / serverMs) * 100 : NaN,
   };
 }
 

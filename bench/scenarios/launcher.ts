@@ -148,6 +148,7 @@ export async function runLauncherRedis(ctx: BenchContext): Promise<Row[]> {
       'raw p99 ms': round2(raw.p99Us),
       'launcher µs/play': Number(m.serverUsPerOp.toFixed(1)),
       'launcher CPU %': Math.round(m.serverCpuPct),
+      'launcher kernel share %': Math.round(m.serverKernelPct),
       'consumer CPU %': Math.round(raw.consumerCpuPct),
       'launcher threads': threads,
       errors: m.errors,
@@ -255,6 +256,7 @@ export async function runLauncherEmbedded(ctx: BenchContext): Promise<Row[]> {
         'echo p99 ms': round2(b.p99Us),
         'launcher µs/play': Number(o.serverUsPerOp.toFixed(1)),
         'launcher CPU %': Math.round(o.serverCpuPct),
+        'launcher kernel share %': Math.round(o.serverKernelPct),
         errors: o.errors,
       },
     };

@@ -14,7 +14,16 @@ const PLAY = { prefix: '{"jsonrpc":"2.0","id":', suffix: ',"method":"play","para
 const LEVELS = [1, 16, 128];
 
 /** The raw Redis task loop: figures, plus the consumer's CPU and the CPUs its threads may use. */
-export type RawRedisRun = LoadSummary & { genCpuPct: number; consumerCpuPct: number; consumerCpus: string };
+export type RawRedisRun = LoadSummary & {
+  genCpuPct: number;
+  consumerCpuPct: number;
+  consumerCpus: string;
+  redisCpuPct: number;
+};
+
+/** CPU of every process a request passes (generator included) per completed request, µs. */
+const machineUsPerOp = (cpuPcts: readonly number[], rate: number): number =>
+  (cpuPcts.reduce((a, b) => a + b, 0) / 100 / rate) * 1e6;
 
 /**
  * Baseline (2): the raw Redis task round trip at `inflight`, the load generator producing and
@@ -36,6 +45,7 @@ export async function rawRedis(
   );
   try {
     let cpu0 = 0;
+    let redis0 = 0;
     let t0 = 0;
     const run = await runLoad(
       [
@@ -53,6 +63,7 @@ export async function rawRedis(
       ],
       () => {
         cpu0 = cpuMs(consumer.pid);
+        redis0 = cpuMs(ctx.redisPid);
         t0 = performance.now();
         return Promise.resolve();
       },
@@ -62,6 +73,7 @@ export async function rawRedis(
       genCpuPct: run.genCpuPct,
       consumerCpuPct: ((cpuMs(consumer.pid) - cpu0) / (performance.now() - t0)) * 100,
       consumerCpus: cpusOf(consumer.pid),
+      redisCpuPct: ((cpuMs(ctx.redisPid) - redis0) / (performance.now() - t0)) * 100,
     };
   } finally {
     await consumer.stop();
@@ -92,12 +104,16 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
   );
   const ours = new Map<number, Measured>();
   const workerCpu = new Map<number, number>();
+  const redisCpu = new Map<number, number>();
   try {
     for (const n of LEVELS) {
       const w0 = cpuMs(worker.pid);
+      const r0 = cpuMs(ctx.redisPid);
       const t0 = performance.now();
       ours.set(n, await measureRpc(ctx, server, n, 1, PLAY, `/${ctx.circle}`));
-      workerCpu.set(n, ((cpuMs(worker.pid) - w0) / (performance.now() - t0)) * 100);
+      const wallMs = performance.now() - t0;
+      workerCpu.set(n, ((cpuMs(worker.pid) - w0) / wallMs) * 100);
+      redisCpu.set(n, ((cpuMs(ctx.redisPid) - r0) / wallMs) * 100);
       const m = ours.get(n)!;
       process.stderr.write(
         `  play ${n} in flight: ${Math.round(m.rate)}/s p50 ${ms(m.p50Us).toFixed(2)} p99 ${ms(m.p99Us).toFixed(2)} ms errors ${m.errors}\n`,
@@ -126,9 +142,15 @@ export async function runPlay(ctx: BenchContext): Promise<Row[]> {
         'raw p99 ms': Number(ms(b.p99Us).toFixed(2)),
         'gateway µs/play': Number(o.serverUsPerOp.toFixed(1)),
         'gateway CPU %': Math.round(o.serverCpuPct),
+        'gateway kernel share %': Math.round(o.serverKernelPct),
         'worker CPU %': Math.round(workerCpu.get(n)!),
+        'Redis CPU % ours/raw': `${Math.round(redisCpu.get(n)!)}/${Math.round(b.redisCpuPct)}`,
         errors: o.errors,
-        'generator CPU %': Math.round(o.genCpuPct),
+        'generator CPU % ours/raw': `${Math.round(o.genCpuPct)}/${Math.round(b.genCpuPct)}`,
+        // The whole machine's cost of one request: on 2 cores, what bounds the rate at load.
+        'CPU µs/op, all processes, ours/raw': `${Math.round(
+          machineUsPerOp([o.serverCpuPct, workerCpu.get(n)!, redisCpu.get(n)!, o.genCpuPct], o.rate),
+        )}/${Math.round(machineUsPerOp([b.consumerCpuPct, b.redisCpuPct, b.genCpuPct], b.rate))}`,
       },
     };
     rows.push(row);

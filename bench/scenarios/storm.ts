@@ -1,7 +1,9 @@
 /**
  * (f) Authentication storm: many parallel fresh-session logins while 16 bystander sessions
  * run `whoami` one at a time; their p99 against the same 16 sessions with no storm. The
- * storm and the bystanders run on separate generator threads.
+ * storm and the bystanders run on separate generator threads, on one core: the storm's at
+ * nice 10, the bystanders' under SCHED_FIFO, so what the row measures is the server's
+ * fairness, not the bystanders' client queued behind the storm's clients on their shared core.
  */
 import { runLoad, summarise } from '../load-generator';
 import type { AuthTask, RpcTask } from '../load-protocol';
@@ -23,6 +25,7 @@ export async function runStorm(ctx: BenchContext): Promise<Row[]> {
     durationMs: window,
     maxRequests: 5_000_000,
     startDelayMs: delay,
+    realtime: true,
   });
   try {
     const quiet = summarise((await runLoad([bystanders(0)])).results);
@@ -58,8 +61,8 @@ export async function runStorm(ctx: BenchContext): Promise<Row[]> {
       baseline: ms(quiet.p99Us),
       unit: 'ms',
       ratio,
-      target: '≤ 2.00',
-      met: ratio <= 2 && loud.errors === 0,
+      target: '≤ 2.00, throughput ≥ 0.7 × quiet, storm ≥ 1,000 logins/s',
+      met: ratio <= 2 && loud.rate >= 0.7 * quiet.rate && logins.rate >= 1000 && loud.errors === 0,
       detail: {
         'storm logins/s': Math.round(logins.rate),
         'storm p50 login ms': Number(ms(logins.p50Us).toFixed(0)),
