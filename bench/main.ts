@@ -114,7 +114,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n\nwall time ${wall.toFixed(1)} s\n`);
   const dir = path.resolve(__dirname, '../../bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${date}${quick ? '-quick' : ''}.md`), doc);
+  // Only a full run of every scenario is `<date>.md`: a partial or quick run must not replace it.
+  const partial = flag('--only') ? `-only-${[...only].join('-')}` : '';
+  fs.writeFileSync(path.join(dir, `${date}${quick ? '-quick' : ''}${partial}.md`), doc);
   if (rows.some((r) => r.met === false)) process.stderr.write('some targets were missed (see "met?")\n');
 }
 
