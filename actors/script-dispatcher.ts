@@ -1,6 +1,6 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { Logger } from '../log';
-import { markPlay } from '../play-trace';
+import { markPlay, markPlays } from '../play-trace';
 import type { DispatchBackend, NewTask } from '../queue/dispatch-backend';
 import { readDetail, type TaskReply } from '../queue/task';
 import type { PlayMsg, PlayOutcome, PlayResultMsg } from './play-protocol';
@@ -126,7 +126,7 @@ export function spawnScriptDispatcher(
           const batch = state.outbox;
           state.outbox = [];
           if (batch.length === 0) return state;
-          for (const b of batch) markPlay(b.task.taskId, 'submitting');
+          markPlays(batch, (b) => b.task.taskId, 'submitting');
           deps.backend
             .submitBatch(
               batch.map((b) => b.task),

@@ -51,7 +51,7 @@ void runCommand(
       process.stdout.write('no -k given: serving a generated development circle\n');
     }
     // Server and worker share this process, so every stage of a play is on one clock.
-    const trace = v.tracePlays ? recordPlayStages() : undefined;
+    const trace = v.tracePlays ? { file: v.tracePlays, recorder: recordPlayStages() } : undefined;
     const system = start();
     const launched = await launchCircles(system, {
       circles,
@@ -65,8 +65,7 @@ void runCommand(
     });
     onShutdownSignals(async () => {
       await launched.stop();
-      if (trace && v.tracePlays)
-        fs.writeFileSync(v.tracePlays, `${JSON.stringify(trace.breakdown(), null, 2)}\n`);
+      if (trace) fs.writeFileSync(trace.file, `${JSON.stringify(trace.recorder.breakdown(), null, 2)}\n`);
       stop(system);
     });
     process.stdout.write(

@@ -13,7 +13,7 @@ import {
   type ServerOptionsInput,
 } from './options';
 import { createLogger, type Logger } from '../log';
-import { markPlay } from '../play-trace';
+import { markPlays } from '../play-trace';
 import { createMetrics, type Metrics } from './metrics';
 import type { DispatchBackend } from '../queue/dispatch-backend';
 import { createRedisDispatch } from '../queue/redis-dispatch';
@@ -124,7 +124,7 @@ export async function spawnCircleServer(
     logger,
   });
   await backend.start((replies) => {
-    for (const r of replies) if (typeof r?.taskId === 'string') markPlay(r.taskId, 'reply-read');
+    markPlays(replies, (r) => r?.taskId, 'reply-read');
     dispatch(dispatcher, { type: 'replies', replies });
   });
 

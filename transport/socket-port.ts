@@ -68,7 +68,8 @@ export abstract class ClosablePort implements SocketPort {
   closedBy(reason: CloseReason): void {
     if (this.isClosed) return;
     this.hooks.onClosedFor(reason);
-    this.markClosed(CLOSE_REASONS[reason].code, CLOSE_REASONS[reason].text);
+    const { code, text } = CLOSE_REASONS[reason];
+    this.markClosed(code, text);
   }
 
   abstract send(text: string): void;

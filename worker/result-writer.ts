@@ -1,4 +1,4 @@
-import { markPlay } from '../play-trace';
+import { markPlays } from '../play-trace';
 import type { CompleteResult, TaskOutcome } from '../queue/worker-backend';
 
 /** Writes a group of outcomes; `undefined` when it gave up (worker stopping). */
@@ -33,7 +33,7 @@ export class ResultWriter {
     this.scheduled = false;
     const all = this.pending;
     this.pending = [];
-    for (const { outcome } of all) markPlay(outcome.task.taskId, 'writing');
+    markPlays(all, ({ outcome }) => outcome.task.taskId, 'writing');
     for (let start = 0; start < all.length; start += MAX_GROUP) {
       const group = all.slice(start, start + MAX_GROUP);
       void this.writeOutcomes(group.map((entry) => entry.outcome)).then(

@@ -1,5 +1,5 @@
 import type { Logger } from '../log';
-import { markPlay } from '../play-trace';
+import { markPlay, markPlays } from '../play-trace';
 import type {
   ClaimedTask,
   CompleteResult,
@@ -202,7 +202,7 @@ export class TaskLoop {
         continue;
       }
       const held = claimed.map((entry) => entry.task);
-      for (const task of held) markPlay(task.taskId, 'taken');
+      markPlays(held, (task) => task.taskId, 'taken');
       this.metrics?.taken.inc(held.length);
       // Taken after stop began: left in the processing list, which stop re-queues.
       if (this.stopping || held.length === 0) continue;

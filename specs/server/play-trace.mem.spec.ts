@@ -1,4 +1,4 @@
-import { markPlay, PLAY_STAGES, recordPlayStages } from '../../play-trace';
+import { markPlay, markPlays, PLAY_STAGES, recordPlayStages } from '../../play-trace';
 
 /** Marks one play's stages at the given times (ms), through a fake clock. */
 function playAt(taskId: string, marks: [(typeof PLAY_STAGES)[number], number][]): void {
@@ -23,6 +23,28 @@ describe('play trace', () => {
       ['answered', 1],
     ]);
     expect(r.breakdown().plays).toBe(0);
+  });
+
+  it('marks a batch at one time, skipping ids that are not strings, and never reads the batch when off', () => {
+    let read = 0;
+    const batch = [{ id: 'b1' }, { id: 42 }, { id: 'b2' }, null];
+    const idOf = (x: { id: unknown } | null): unknown => {
+      read++;
+      return x?.id;
+    };
+    markPlays(batch, idOf, 'taken');
+    expect(read).toBe(0);
+    const r = recordPlayStages();
+    try {
+      markPlays(batch, idOf, 'accepted');
+      expect(read).toBe(4);
+      markPlays(batch, idOf, 'answered');
+      const b = r.breakdown();
+      expect(b.plays).toBe(2);
+      expect(b.total.p50Us).toBeGreaterThanOrEqual(0);
+    } finally {
+      r.stop();
+    }
   });
 
   it('gives the percentiles of each step between the stages a play passed, in path order', () => {
