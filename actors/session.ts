@@ -3,7 +3,7 @@ import { dispatch, type Ref } from 'nact';
 import { addressOfPubkey } from '../auth/address';
 import { NonceBook, type IssuedNonce } from '../auth/nonces';
 import type { ResumeRefusal, ResumeTokens } from '../auth/resume-token';
-import type { SignatureVerifier } from '../auth/verify-pool';
+import type { SignatureVerifier, SignerMatch } from '../auth/verify-pool';
 import type { Logger } from '../log';
 import type { Metrics } from '../server/metrics';
 import { RpcErrorCode, rpcError } from '../rpc/errors';
@@ -58,6 +58,12 @@ export interface SessionConfig {
   readonly draining: () => boolean;
   /** Counts plays in flight across the server, for the drain. */
   readonly inflight: { started(): void; finished(): void };
+  /**
+   * Runs the rest of a newcomer's login (its verified signature's answer) when the server's
+   * newcomer lane allows, so a burst of checks finishing together cannot make one long
+   * event-loop turn ahead of established sessions. Absent: at once.
+   */
+  readonly newcomerWork?: (run: () => void) => void;
 }
 
 /** What one socket adds to its server's {@link SessionConfig}. */
@@ -78,6 +84,8 @@ export interface AuthCheckedMsg {
   readonly loginId: number;
   /** The key that signed: the one given, or recovered (address login); absent when none did. */
   readonly pubkey?: string;
+  /** Its EIP-55 address, derived on the verification thread. */
+  readonly address?: string;
   /** Which of the login's candidate nonces verified; -1 for none. */
   readonly index: number;
 }
@@ -238,18 +246,17 @@ export class Session implements RpcHandler {
     const messages = candidates.map((c) => c.nonce);
     const loginId = ++this.loginSeq;
     this.logins.set(loginId, { respond, candidates });
-    const answer = (index: number, pubkey?: string): void =>
-      dispatch(this.self, { type: 'auth-checked', loginId, pubkey, index });
+    const answer = (checked: SignerMatch): void => {
+      const msg: AuthCheckedMsg = { type: 'auth-checked', loginId, ...checked };
+      const later = this.deps.newcomerWork;
+      if (later) later(() => dispatch(this.self, msg));
+      else dispatch(this.self, msg);
+    };
     const checking =
       login.kind === 'pubkey'
-        ? this.deps.verifier
-            .verify(messages, login.signature, login.pubkey)
-            .then((index) => ({ index, pubkey: login.pubkey }))
+        ? this.deps.verifier.verify(messages, login.signature, login.pubkey)
         : this.deps.verifier.recoverAddress(messages, login.signature, login.address);
-    checking.then(
-      (r) => answer(r.index, r.pubkey),
-      () => answer(-1),
-    );
+    checking.then(answer, () => answer({ index: -1 }));
   }
 
   /** A resume token (SPEC §3.8): checked here, a keyed hash of 146 bytes costs microseconds. */
@@ -266,13 +273,16 @@ export class Session implements RpcHandler {
     this.logins.delete(msg.loginId);
     if (msg.index < 0 || msg.pubkey === undefined) return this.authFailed(login.respond, 'bad_signature');
     this.nonces.restore(login.candidates.filter((_, i) => i !== msg.index));
-    this.loggedIn(msg.pubkey, login.respond);
+    this.loggedIn(msg.pubkey, login.respond, msg.address);
   }
 
-  /** Every successful login: the identity, and a fresh resume token (sliding expiry). */
-  private loggedIn(pubkey: string, respond: Respond): void {
+  /**
+   * Every successful login: the identity, and a fresh resume token (sliding expiry).
+   * `address`: the key's, when the verification thread derived it (else derived here).
+   */
+  private loggedIn(pubkey: string, respond: Respond, address?: string): void {
     this.identity = pubkey;
-    this.address = addressOfPubkey(pubkey);
+    this.address = address ?? addressOfPubkey(pubkey);
     this.port.markEstablished();
     this.deps.metrics.auth.inc({ outcome: 'success' });
     if (this.debug) this.logger.debug({ outcome: 'success', pubkey }, 'login');

@@ -58,11 +58,12 @@ export function findAddressSigner(
   signatureHex: string,
   address: string,
   recover: (message: string, signatureHex: string) => Signer | null = recoverSignerFast,
-): { index: number; pubkey?: string } {
+): { index: number; pubkey?: string; address?: string } {
   const wanted = address.toLowerCase();
   for (let i = 0; i < messages.length; i++) {
     const signer = recover(messages[i]!, signatureHex);
-    if (signer && signer.address.toLowerCase() === wanted) return { index: i, pubkey: signer.pubkey };
+    if (signer && signer.address.toLowerCase() === wanted)
+      return { index: i, pubkey: signer.pubkey, address: signer.address };
   }
   return { index: -1 };
 }

@@ -4,22 +4,24 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from '../threads/start-thread';
 import type { VerifyJob, VerifyRequest, VerifyResult } from './verify-protocol';
 
-/** What an address check found: the message the address's holder signed (-1: none) and their key. */
-export interface AddressMatch {
+/** What a check found: the message the signer signed (-1: none), their key and address. */
+export interface SignerMatch {
   readonly index: number;
-  /** Canonical compressed hex of the recovered key, when `index` >= 0. */
+  /** Canonical compressed hex of the signer's key, when `index` >= 0. */
   readonly pubkey?: string;
+  /** The signer's EIP-55 address, when `index` >= 0 (derived on the thread, off the socket loop). */
+  readonly address?: string;
 }
 
 /** Verifies personal_sign signatures on worker threads. */
 export interface SignatureVerifier {
-  /** Resolves to the index of the message that `pubkey` signed, or -1. */
-  verify(messages: string[], signature: string, pubkey: string): Promise<number>;
+  /** Which message `pubkey` signed (`index` -1: none). */
+  verify(messages: string[], signature: string, pubkey: string): Promise<SignerMatch>;
   /**
    * Address login (SPEC §3.7): recovers the key from the 65-byte signature over each message
    * and resolves to the first whose address equals `address` (any case).
    */
-  recoverAddress(messages: string[], signature: string, address: string): Promise<AddressMatch>;
+  recoverAddress(messages: string[], signature: string, address: string): Promise<SignerMatch>;
   /** Checks asked for and not yet answered (admission control reads it). */
   readonly pending: number;
   close(): Promise<void>;
@@ -97,11 +99,9 @@ export function createVerifierPool(
 
   return {
     verify: (messages, signature, pubkey) =>
-      submit({ mode: 'pubkey', messages, signature, pubkey }).then((r) => r.index),
+      submit({ mode: 'pubkey', messages, signature, pubkey }).then(matchOf),
     recoverAddress: (messages, signature, address) =>
-      submit({ mode: 'address', messages, signature, address }).then((r) =>
-        r.index >= 0 && r.pubkey !== undefined ? { index: r.index, pubkey: r.pubkey } : { index: -1 },
-      ),
+      submit({ mode: 'address', messages, signature, address }).then(matchOf),
     get pending() {
       return waiting.size;
     },
@@ -110,4 +110,10 @@ export function createVerifierPool(
       return closing;
     },
   };
+}
+
+function matchOf(r: VerifyResult): SignerMatch {
+  return r.index >= 0 && r.pubkey !== undefined && r.address !== undefined
+    ? { index: r.index, pubkey: r.pubkey, address: r.address }
+    : { index: -1 };
 }

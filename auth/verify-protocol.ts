@@ -10,9 +10,10 @@ export type VerifyRequest =
 /** A request as posted to a thread, numbered by the pool. */
 export type VerifyJob = VerifyRequest & { id: number };
 
-/** `index` of the message that verified, or -1; `pubkey`: the key recovered (address jobs). */
+/** `index` of the message that verified, or -1; then the signer's key and EIP-55 address. */
 export interface VerifyResult {
   id: number;
   index: number;
   pubkey?: string;
+  address?: string;
 }

@@ -189,6 +189,7 @@ export async function spawnCircleServer(
     now,
     draining: () => draining,
     inflight,
+    newcomerWork: (run) => newcomers.work(run),
   };
   let sessionSeq = 0;
 

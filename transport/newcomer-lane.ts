@@ -94,6 +94,12 @@ export class NewcomerLane {
     return true;
   }
 
+  /** A newcomer's work that never expires: at once when `runNow` allows, else queued in order. */
+  work(run: () => void): void {
+    if (this.runNow()) run();
+    else this.defer(run);
+  }
+
   /** Queues a newcomer's work (its frames); it runs in order, never expires. */
   defer(run: () => void): void {
     this.push({ run, at: performance.now() });

@@ -52,7 +52,7 @@ function config(dispatcher: Ref<PlayMsg>, overrides: Partial<SessionConfig> = {}
     dispatcher,
     // a fake verifier: no signature is ever valid
     verifier: {
-      verify: async () => -1,
+      verify: async () => ({ index: -1 }),
       recoverAddress: async () => ({ index: -1 }),
       pending: 0,
       close: async () => undefined,
@@ -144,6 +144,30 @@ describe('CircleWs actor', () => {
     expect(JSON.parse(healthy.writes[0]![0]!)).toMatchObject({ id: 9, result: { circle: CIRCLE } });
     expect(healthy.closed).toBe(false);
     stop(ok);
+  });
+
+  it('a checked signature is answered through newcomerWork, when the lane runs it', async () => {
+    const port = new FakeSocketPort();
+    const held: (() => void)[] = [];
+    const actor = spawnCircleWs(
+      system,
+      `t-${++seq}`,
+      config(dispatcher, { newcomerWork: (run) => held.push(run) }),
+      port,
+      CIRCLE,
+    );
+    frames(actor, [`{"jsonrpc":"2.0","id":1,"method":"fetch_nonce","params":["${CIRCLE}"]}`]);
+    await port.waitWrites(1);
+    frames(actor, [
+      `{"jsonrpc":"2.0","id":2,"method":"authenticate","params":["${CIRCLE}","0x${'11'.repeat(64)}1b"]}`,
+    ]);
+    await until(() => held.length === 1, 'the check handed to newcomerWork', 2000, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(port.writes).toHaveLength(1); // no answer until the lane runs the continuation
+    held[0]!();
+    await port.waitWrites(2);
+    expect(JSON.parse(port.writes[1]![0]!)).toMatchObject({ id: 2, error: { code: -32002 } });
+    stop(actor);
   });
 
   it('stopping the actor releases its plays from the drain counter', async () => {

@@ -1,4 +1,5 @@
 import { Wallet } from 'ethers';
+import { addressOfPubkey } from '../../auth/address';
 import { personalMessageDigest } from '../../auth/eip191';
 import { normalizePubkey, generateKeyPair } from '../../auth/keys';
 import { nativeSecp256k1 } from '../../auth/native-secp256k1';
@@ -125,6 +126,16 @@ withVectors('key normalisation', () => {
     `0x0x${canonical}`,
   ])('rejects %j', (input) => expect(normalizePubkey(input)).toBeNull());
 
+  it('answers the same when asked again (remembered keys), and past its memory bound', () => {
+    const keys = Array.from({ length: 5000 }, () => generateKeyPair().publicKey);
+    for (const k of keys) expect(normalizePubkey(k.toUpperCase())).toBe(k);
+    for (const k of [keys[0]!, keys[4999]!]) expect(normalizePubkey(k.toUpperCase())).toBe(k);
+    expect(normalizePubkey(v.pubkey_uncompressed)).toBe(canonical);
+    expect(normalizePubkey(v.pubkey_uncompressed)).toBe(canonical);
+    expect(normalizePubkey(`02${'f'.repeat(64)}`)).toBeNull();
+    expect(normalizePubkey(`02${'f'.repeat(64)}`)).toBeNull(); // a refusal is never remembered as a key
+  });
+
   it('generates valid key pairs', () => {
     const { publicKey } = generateKeyPair();
     expect(normalizePubkey(publicKey)).toBe(publicKey);
@@ -162,12 +173,17 @@ withVectors('verifier pool', () => {
   it('finds the signed message among candidates, off the main thread', async () => {
     const v = vectors[1]!;
     const key = normalizePubkey(v.pubkey_compressed)!;
-    await expect(pool.verify(['other', v.message], v.signature, key)).resolves.toBe(1);
-    await expect(pool.verify(['other'], v.signature, key)).resolves.toBe(-1);
+    // The signer's address comes back with the verdict, derived on the thread.
+    await expect(pool.verify(['other', v.message], v.signature, key)).resolves.toEqual({
+      index: 1,
+      pubkey: key,
+      address: addressOfPubkey(key),
+    });
+    await expect(pool.verify(['other'], v.signature, key)).resolves.toEqual({ index: -1 });
     const many = await Promise.all(
       vectors.map((x) => pool.verify([x.message], x.signature, normalizePubkey(x.pubkey_compressed)!)),
     );
-    expect(many).toEqual(vectors.map(() => 0));
+    expect(many.map((m) => m.index)).toEqual(vectors.map(() => 0));
   });
 });
 

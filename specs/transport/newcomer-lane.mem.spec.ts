@@ -86,6 +86,16 @@ describe('NewcomerLane', () => {
     expect(l.runNow()).toBe(true);
   });
 
+  it('work(): at once while the turn allows, then queued in order behind what waits', async () => {
+    const { lane: l } = lane({ maxJobsPerTurn: 2 });
+    const ran: number[] = [];
+    for (let i = 0; i < 5; i++) l.work(() => ran.push(i));
+    expect(ran).toEqual([0, 1]); // this turn's two grants
+    expect(l.waiting).toBe(3);
+    for (let i = 0; i < 5 && ran.length < 5; i++) await turn();
+    expect(ran).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('admits a bounded number of upgrades; one more is refused at arrival', () => {
     const { lane: l } = lane({ maxWaitingUpgrades: 2 });
     expect(
