@@ -69,6 +69,8 @@ export interface LoadResult {
   hist: number[];
   /** Event-loop utilisation of this thread during the run (0..1). */
   elu: number;
+  /** CPU this thread spent inside the measured window, ms (absent where /proc is not). */
+  cpuMs?: number;
   /** idle mode: sessions authenticated and held. */
   opened?: number;
   note?: string;

@@ -32,12 +32,28 @@ port.on('message', (m: { type: string }) => {
 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** This thread's CPU time so far (user + system), ms; NaN where /proc/thread-self is not. */
+function threadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux ABI we run on. */
+const CLOCK_TICKS = 100;
+
 /** Tracks warm-up → measure → stop for one thread; stop also comes from the count cap. */
 class Window {
   measuring = false;
   stopped = false;
   measureStart = 0;
   elapsedMs = 0;
+  /** The thread's CPU inside the window, ms. */
+  cpuMs = NaN;
+  private cpuAtStart = NaN;
   private onStop: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
 
@@ -48,6 +64,7 @@ class Window {
       setTimeout(() => {
         this.measuring = true;
         this.measureStart = performance.now();
+        this.cpuAtStart = threadCpuMs();
       }, this.t.warmupMs),
       setTimeout(() => this.stop(), this.t.warmupMs + this.t.durationMs),
     );
@@ -58,6 +75,7 @@ class Window {
     this.timers.forEach(clearTimeout);
     this.stopped = true;
     this.elapsedMs = this.measuring ? performance.now() - this.measureStart : 0;
+    if (this.measuring) this.cpuMs = threadCpuMs() - this.cpuAtStart;
     this.measuring = false;
     this.onStop.forEach((f) => f());
   }
@@ -80,6 +98,7 @@ function result(
     elapsedMs: w.elapsedMs,
     hist: Array.from(hist.counts),
     elu: performance.eventLoopUtilization(elu0).utilization,
+    ...(Number.isFinite(w.cpuMs) ? { cpuMs: w.cpuMs } : {}),
   };
 }
 
