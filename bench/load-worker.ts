@@ -12,6 +12,7 @@ import { createClient } from 'redis';
 import { personalSign, publicKeyOf } from '../auth/personal-sign';
 import { lowerThisThreadPriority } from '../threads/priority';
 import { Histogram } from './histogram';
+import { statCpuMs } from './proc-stat';
 import type {
   AuthTask,
   FromWorker,
@@ -35,15 +36,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** This thread's CPU time so far (user + system), ms; NaN where /proc/thread-self is not. */
 function threadCpuMs(): number {
   try {
-    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+    const { userMs, sysMs } = statCpuMs('/proc/thread-self');
+    return userMs + sysMs;
   } catch {
     return NaN;
   }
 }
-/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux ABI we run on. */
-const CLOCK_TICKS = 100;
 
 /** Tracks warm-up → measure → stop for one thread; stop also comes from the count cap. */
 class Window {

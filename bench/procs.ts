@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import { statCpuMs } from './proc-stat';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -113,10 +114,7 @@ export async function startRedis(): Promise<{ url: string; child: Child }> {
 
 /** utime and stime of a process (all its threads), in ms: its own code, and the kernel's on its behalf. */
 export function cpuSplitMs(pid: number): { userMs: number; sysMs: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields 14 and 15 of proc(5); USER_HZ is 100 on Linux
-  return { userMs: Number(f[11]) * 10, sysMs: Number(f[12]) * 10 };
+  return statCpuMs(`/proc/${pid}`);
 }
 
 /** utime + stime of a process (all its threads), in ms. */

@@ -9,9 +9,8 @@
  * gets what is left, so the storm's rate there is the machine's limit, not the server's.
  */
 import { runLoad, summarise } from '../load-generator';
-import type { LoadResult } from '../load-protocol';
+import type { AuthTask, LoadResult, RpcTask } from '../load-protocol';
 import { cpuMs } from '../procs';
-import type { AuthTask, RpcTask } from '../load-protocol';
 import type { Row } from '../report';
 import { ms, startCircles, WHOAMI, type BenchContext } from './context';
 
